@@ -1,0 +1,145 @@
+#include "proxy/config/config_validator.h"
+
+#include <unistd.h>
+
+#include <set>
+
+namespace ehp {
+namespace {
+
+class Checker {
+ public:
+  Checker(const Origins& origins, const std::set<std::string, std::less<>>& failed,
+          std::vector<std::string>* errors)
+      : origins_(origins), failed_(failed), errors_(errors) {}
+
+  // "--name" or "file:line:col: name" when the value came from there; else the flag's name.
+  std::string Where(const std::string& name) const {
+    auto it = origins_.find(name);
+    return it != origins_.end() ? it->second : "--" + name;
+  }
+  bool Set(const std::string& name) const { return origins_.contains(name); }
+  bool Failed(const std::string& name) const { return failed_.contains(name); }
+
+  void Error(const std::string& name, const std::string& what) {
+    if (!Failed(name)) errors_->push_back(Where(name) + ": " + what);
+  }
+
+  void Range(const std::string& name, int64_t value, int64_t lo, int64_t hi) {
+    if (value < lo || value > hi) {
+      Error(name, std::to_string(value) + " is out of range (" + std::to_string(lo) + " to " +
+                      std::to_string(hi) + ")");
+    }
+  }
+
+  void Readable(const std::string& name, const std::string& path) {
+    if (!path.empty() && access(path.c_str(), R_OK) != 0) {
+      Error(name, "cannot read \"" + path + "\"");
+    }
+  }
+
+  // Both or neither of a certificate and its key.
+  void Pair(const std::string& cert_name, const std::string& cert, const std::string& key_name,
+            const std::string& key) {
+    if (!cert.empty() && key.empty()) Error(cert_name, "needs --" + key_name + " as well");
+    if (cert.empty() && !key.empty()) Error(key_name, "needs --" + cert_name + " as well");
+  }
+
+ private:
+  const Origins& origins_;
+  const std::set<std::string, std::less<>>& failed_;
+  std::vector<std::string>* errors_;
+};
+
+}  // namespace
+
+void ValidateConfig(const Config& c, const Origins& origins,
+                    const std::set<std::string, std::less<>>& failed,
+                    std::vector<std::string>* errors, std::vector<std::string>* warnings) {
+  Checker check(origins, failed, errors);
+
+  // Upstream.
+  if (c.endpoints.empty()) check.Error("endpoints", "at least one etcd member URL is required");
+  std::set<std::string> seen;
+  bool any_tls = false;
+  bool any_plain = false;
+  for (const MemberUrl& m : c.endpoints) {
+    if (!seen.insert(m.Authority()).second) {
+      check.Error("endpoints", "\"" + m.Authority() + "\" is listed twice");
+    }
+    (m.tls ? any_tls : any_plain) = true;
+  }
+  check.Pair("cert", c.cert, "key", c.key);
+  if (any_tls && c.cacert.empty()) {
+    check.Error("cacert", "is required when an endpoint uses https:// (the CA that signed the "
+                          "members' certificates)");
+  }
+  if (!any_tls && (!c.cacert.empty() || !c.cert.empty())) {
+    check.Error("endpoints", "--cacert/--cert are set but no endpoint uses https://");
+  }
+  if (any_plain) {
+    warnings->push_back("endpoints: calls to http:// members travel in plaintext");
+  }
+  check.Readable("cacert", c.cacert);
+  check.Readable("cert", c.cert);
+  check.Readable("key", c.key);
+  check.Range("upstream-connections", c.upstream_connections, 1, 64);
+  if (c.keepalive_time < std::chrono::seconds(5)) {
+    check.Error("keepalive-time", "must be at least 5s (etcd closes connections that ping more "
+                                  "often)");
+  }
+  if (c.keepalive_timeout < std::chrono::milliseconds(100)) {
+    check.Error("keepalive-timeout", "must be at least 100ms");
+  }
+  if (c.dial_timeout < std::chrono::milliseconds(100)) {
+    check.Error("dial-timeout", "must be at least 100ms");
+  }
+
+  // Client listener.
+  check.Pair("cert-file", c.cert_file, "key-file", c.key_file);
+  if (!c.trusted_ca_file.empty() && c.cert_file.empty()) {
+    check.Error("trusted-ca-file", "needs --cert-file and --key-file (client certificates are "
+                                   "only checked over TLS)");
+  }
+  check.Readable("trusted-ca-file", c.trusted_ca_file);
+  check.Readable("cert-file", c.cert_file);
+  check.Readable("key-file", c.key_file);
+  if (c.cert_file.empty() && !c.listen_addr.IsLocal() && !c.insecure_listen) {
+    check.Error("listen-addr", "\"" + c.listen_addr.raw +
+                                   "\" is not loopback and no --cert-file is set: refusing a "
+                                   "plaintext listener (set --insecure-listen to allow it)");
+  }
+  if (!c.cert_file.empty() && c.trusted_ca_file.empty()) {
+    warnings->push_back("trusted-ca-file is not set: any client that reaches the listener may "
+                        "connect");
+  }
+  check.Range("max-recv-bytes", c.max_recv_bytes, 1024, (1LL << 31) - 1);
+  check.Range("max-send-bytes", c.max_send_bytes, 1024, (1LL << 31) - 1);
+
+  // Operations.
+  if (!c.metrics_addr.tls && !IsLoopbackHost(c.metrics_addr.host)) {
+    warnings->push_back("metrics-addr: the admin plane listens in plaintext on a non-loopback "
+                        "address");
+  }
+  if (!c.listen_addr.is_unix && c.listen_addr.port != 0 &&
+      c.listen_addr.port == c.metrics_addr.port && c.listen_addr.host == c.metrics_addr.host) {
+    check.Error("metrics-addr", "uses the same address as --listen-addr");
+  }
+  if (c.shutdown_grace < std::chrono::milliseconds(0) || c.shutdown_grace > std::chrono::hours(1)) {
+    check.Error("shutdown-grace", "must be between 0s and 1h");
+  }
+  if (c.cert_reload_interval < std::chrono::seconds(1)) {
+    check.Error("cert-reload-interval", "must be at least 1s");
+  }
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
+                                                "error", "critical", "off"};
+  if (!kLevels.contains(c.log_level)) {
+    check.Error("log-level", "\"" + c.log_level + "\" is not one of trace, debug, info, warn, "
+                                                  "error, critical, off");
+  }
+  if (c.log_format != "text" && c.log_format != "json") {
+    check.Error("log-format", "\"" + c.log_format + "\" is not text or json");
+  }
+}
+
+}  // namespace ehp

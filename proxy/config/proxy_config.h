@@ -1,0 +1,44 @@
+// The proxy's settings after parsing and validation. Immutable once built: components receive a
+// const reference and never see a half-applied change.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "proxy/config/address.h"
+
+namespace ehp {
+
+struct Config {
+  // Upstream etcd members.
+  std::vector<MemberUrl> endpoints;
+  std::string cacert;  // CA that signed the members' certificates
+  std::string cert;    // client certificate presented to members
+  std::string key;
+  int upstream_connections = 2;  // HTTP/2 connections per member
+  std::chrono::milliseconds keepalive_time{10000};
+  std::chrono::milliseconds keepalive_timeout{5000};
+  std::chrono::milliseconds dial_timeout{2000};
+
+  // Client listener.
+  ListenAddress listen_addr;
+  std::string trusted_ca_file;  // when set, clients must present a certificate it signed
+  std::string cert_file;
+  std::string key_file;
+  bool insecure_listen = false;
+  int64_t max_recv_bytes = 64LL << 20;     // largest request message from a client
+  int64_t max_send_bytes = (1LL << 31) - 1;  // largest response message towards a client
+
+  // Operations.
+  HttpAddress metrics_addr;
+  std::chrono::milliseconds shutdown_grace{10000};
+  std::chrono::milliseconds cert_reload_interval{5000};
+  std::string log_level = "info";
+  std::string log_format = "text";
+
+  std::string config_file;  // empty when no --config was given
+};
+
+}  // namespace ehp

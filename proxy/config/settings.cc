@@ -1,0 +1,210 @@
+#include "proxy/config/settings.h"
+
+#include <sstream>
+
+#include "proxy/config/value_parsers.h"
+
+namespace ehp {
+namespace {
+
+using Field = std::string Config::*;
+using DurationField = std::chrono::milliseconds Config::*;
+
+Setting StringSetting(std::string_view name, std::string_view group, std::string_view value_name,
+                      Field field, std::string_view help) {
+  return Setting{name,
+                 group,
+                 value_name,
+                 help,
+                 false,
+                 false,
+                 [field](Config& c, std::string_view v) {
+                   c.*field = std::string(v);
+                   return std::string();
+                 },
+                 [field](const Config& c) { return c.*field; }};
+}
+
+Setting DurationSetting(std::string_view name, std::string_view group, DurationField field,
+                        std::string_view help) {
+  return Setting{name,
+                 group,
+                 "DURATION",
+                 help,
+                 false,
+                 false,
+                 [field](Config& c, std::string_view v) {
+                   std::string error;
+                   auto d = ParseDuration(v, &error);
+                   if (d) c.*field = *d;
+                   return error;
+                 },
+                 [field](const Config& c) { return FormatDuration(c.*field); }};
+}
+
+Setting BytesSetting(std::string_view name, std::string_view group, int64_t Config::*field,
+                     std::string_view help) {
+  return Setting{name,
+                 group,
+                 "BYTES",
+                 help,
+                 false,
+                 false,
+                 [field](Config& c, std::string_view v) {
+                   std::string error;
+                   auto b = ParseBytes(v, &error);
+                   if (b) c.*field = *b;
+                   return error;
+                 },
+                 [field](const Config& c) { return std::to_string(c.*field); }};
+}
+
+std::vector<Setting> MakeSettings() {
+  std::vector<Setting> s;
+  constexpr std::string_view kUp = "Upstream (etcd members)";
+  constexpr std::string_view kClient = "Client listener";
+  constexpr std::string_view kOps = "Operations";
+
+  s.push_back(Setting{
+      "endpoints", kUp, "URLS",
+      "etcd members, comma-separated: https://10.0.0.1:2379,https://10.0.0.2:2379. In YAML a "
+      "list or a comma-separated string.",
+      false, true,
+      [](Config& c, std::string_view v) {
+        c.endpoints.clear();
+        std::string errors;
+        for (const std::string& item : SplitList(v)) {
+          std::string error;
+          auto url = ParseMemberUrl(item, &error);
+          if (url) {
+            c.endpoints.push_back(*url);
+          } else {
+            errors += (errors.empty() ? "" : "; ") + error;
+          }
+        }
+        return errors;
+      },
+      [](const Config& c) {
+        std::string out;
+        for (const auto& e : c.endpoints) out += (out.empty() ? "" : ",") + e.url;
+        return out;
+      }});
+  s.push_back(StringSetting("cacert", kUp, "FILE", &Config::cacert,
+                            "CA bundle that verifies the members' certificates."));
+  s.push_back(StringSetting("cert", kUp, "FILE", &Config::cert,
+                            "Client certificate the proxy presents to the members."));
+  s.push_back(StringSetting("key", kUp, "FILE", &Config::key, "Private key of --cert."));
+  s.push_back(Setting{"upstream-connections", kUp, "N",
+                      "HTTP/2 connections per member that all client calls share (1-64).", false,
+                      false,
+                      [](Config& c, std::string_view v) {
+                        std::string error;
+                        auto n = ParseInt(v, &error);
+                        if (n) c.upstream_connections = static_cast<int>(*n);
+                        return error;
+                      },
+                      [](const Config& c) { return std::to_string(c.upstream_connections); }});
+  s.push_back(DurationSetting(
+      "keepalive-time", kUp, &Config::keepalive_time,
+      "HTTP/2 ping interval on idle member connections; etcd refuses less than 5s."));
+  s.push_back(DurationSetting("keepalive-timeout", kUp, &Config::keepalive_timeout,
+                              "How long a ping may go unanswered before the connection is "
+                              "dropped."));
+  s.push_back(DurationSetting("dial-timeout", kUp, &Config::dial_timeout,
+                              "Time allowed to connect to a member (TCP and TLS handshake)."));
+
+  s.push_back(Setting{"listen-addr", kClient, "ADDR",
+                      "Where clients connect: host:port or unix:///path/to.sock.", false, false,
+                      [](Config& c, std::string_view v) {
+                        std::string error;
+                        auto a = ParseListenAddress(v, &error);
+                        if (a) c.listen_addr = *a;
+                        return error;
+                      },
+                      [](const Config& c) { return c.listen_addr.raw; }});
+  s.push_back(StringSetting(
+      "trusted-ca-file", kClient, "FILE", &Config::trusted_ca_file,
+      "CA bundle for client certificates; when set, every client must present one it signed."));
+  s.push_back(StringSetting("cert-file", kClient, "FILE", &Config::cert_file,
+                            "Server certificate of the client listener (enables TLS)."));
+  s.push_back(StringSetting("key-file", kClient, "FILE", &Config::key_file,
+                            "Private key of --cert-file."));
+  s.push_back(Setting{"insecure-listen", kClient, "",
+                      "Allow a plaintext client listener on a non-loopback address.", true, false,
+                      [](Config& c, std::string_view v) {
+                        std::string error;
+                        auto b = ParseBool(v, &error);
+                        if (b) c.insecure_listen = *b;
+                        return error;
+                      },
+                      [](const Config& c) { return c.insecure_listen ? "true" : "false"; }});
+  s.push_back(BytesSetting("max-recv-bytes", kClient, &Config::max_recv_bytes,
+                           "Largest message accepted from a client (larger: RESOURCE_EXHAUSTED "
+                           "for that call)."));
+  s.push_back(BytesSetting("max-send-bytes", kClient, &Config::max_send_bytes,
+                           "Largest message relayed to a client, such as a LIST response."));
+
+  s.push_back(Setting{"metrics-addr", kOps, "ADDR",
+                      "Admin HTTP listener: host:port, http://host:port or https://host:port.",
+                      false, false,
+                      [](Config& c, std::string_view v) {
+                        std::string error;
+                        auto a = ParseHttpAddress(v, &error);
+                        if (a) c.metrics_addr = *a;
+                        return error;
+                      },
+                      [](const Config& c) { return c.metrics_addr.raw; }});
+  s.push_back(DurationSetting("shutdown-grace", kOps, &Config::shutdown_grace,
+                              "On SIGTERM, how long unary calls may take to finish."));
+  s.push_back(DurationSetting("cert-reload-interval", kOps, &Config::cert_reload_interval,
+                              "How often certificate, key and CA files are checked for changes."));
+  s.push_back(StringSetting("log-level", kOps, "LEVEL", &Config::log_level,
+                            "trace, debug, info, warn, error or off."));
+  s.push_back(StringSetting("log-format", kOps, "FORMAT", &Config::log_format, "text or json."));
+  return s;
+}
+
+}  // namespace
+
+const std::vector<Setting>& AllSettings() {
+  static const std::vector<Setting> settings = MakeSettings();
+  return settings;
+}
+
+const Setting* FindSetting(std::string_view name) {
+  for (const Setting& s : AllSettings()) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+std::string HelpText(std::string_view program) {
+  std::ostringstream out;
+  out << "Usage: " << program << " --endpoints=URLS [flags]\n\n"
+      << "A gRPC proxy for the etcd v3 API that keeps clients such as kube-apiserver on etcd\n"
+      << "members that can serve. Every flag can also be set as a key of the same name in the\n"
+      << "YAML file given with --config; flags override the file.\n";
+  const Config defaults;
+  std::string_view group;
+  for (const Setting& s : AllSettings()) {
+    if (s.group != group) {
+      group = s.group;
+      out << "\n" << group << ":\n";
+    }
+    std::string left = "  --" + std::string(s.name);
+    if (!s.value_name.empty()) left += "=" + std::string(s.value_name);
+    out << left;
+    out << std::string(left.size() < 34 ? 34 - left.size() : 1, ' ') << s.help;
+    const std::string def = s.show(defaults);
+    if (!def.empty() && !s.is_bool) out << " (default " << def << ")";
+    out << "\n";
+  }
+  out << "\nGeneral:\n"
+      << "  --config=FILE                   YAML file with any of the settings above.\n"
+      << "  --version                       Print the version and exit.\n"
+      << "  --help                          Print this text and exit.\n"
+      << "\nExit codes: 0 clean shutdown, 1 runtime failure, 2 invalid flags or config.\n";
+  return out.str();
+}
+
+}  // namespace ehp

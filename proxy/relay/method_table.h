@@ -1,0 +1,24 @@
+// Which gRPC methods are unary, read from the descriptors of etcd's own compiled protos.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+namespace ehp {
+
+class MethodTable {
+ public:
+  MethodTable();
+
+  // True for methods known to take one request and return one response ("/etcdserverpb.KV/Range").
+  // Unknown methods are relayed as streams, which is correct for every call shape.
+  bool IsUnary(std::string_view path) const;
+
+  size_t unary_count() const { return unary_.size(); }
+
+ private:
+  std::unordered_set<std::string> unary_;
+};
+
+}  // namespace ehp

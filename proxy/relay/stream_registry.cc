@@ -1,0 +1,30 @@
+#include "proxy/relay/stream_registry.h"
+
+namespace ehp {
+
+bool StreamRegistry::Add(AbortableStream* stream) {
+  std::lock_guard lock(mu_);
+  if (closing_) return false;
+  streams_.insert(stream);
+  return true;
+}
+
+void StreamRegistry::Remove(AbortableStream* stream) {
+  std::lock_guard lock(mu_);
+  streams_.erase(stream);
+}
+
+void StreamRegistry::CloseAll(const grpc::Status& status) {
+  // Holding mu_ keeps every stream alive while it is aborted: a stream removes itself (under
+  // mu_) before it is deleted. Abort() must therefore never call back into the registry.
+  std::lock_guard lock(mu_);
+  closing_ = true;
+  for (AbortableStream* s : streams_) s->Abort(status);
+}
+
+size_t StreamRegistry::size() const {
+  std::lock_guard lock(mu_);
+  return streams_.size();
+}
+
+}  // namespace ehp

@@ -1,0 +1,175 @@
+#include "proxy/relay/stream_relay.h"
+
+#include "proxy/relay/metadata.h"
+
+namespace ehp {
+
+// Locking: mu_ makes "is the client's call finished?" and the start of each server-side
+// operation one step, so nothing is started on the client's call after Finish (its OnDone may
+// already have run). gRPC never runs a reaction inline from Start*/Finish/RemoveHold, so calling
+// them under mu_ cannot deadlock.
+
+StreamRelay::StreamRelay(grpc::CallbackServerContext* server_context, std::string method,
+                         const RelayContext& relay)
+    : server_context_(server_context), method_(std::move(method)), relay_(relay) {
+  member_ = relay_.upstream->Pick();
+  if (member_ == nullptr) {
+    refs_.store(1);  // no member call: only the server reactor's OnDone is to come
+    std::lock_guard lock(mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "etcd-health-proxy: no etcd member is reachable"));
+    return;
+  }
+  // Deadline and cancellation of the client's call carry over to the member's.
+  call_ = grpc::ClientContext::FromCallbackServerContext(*server_context_);
+  CopyRequestMetadata(*server_context_, call_.get());
+  registered_ = relay_.streams->Add(this);
+  if (!registered_) {
+    refs_.store(1);
+    std::lock_guard lock(mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcd-health-proxy is shutting down"));
+    return;
+  }
+  std::lock_guard lock(mu_);  // an Abort() from shutdown waits until both sides are started
+  member_->NextStub().PrepareBidiStreamingCall(call_.get(), method_, grpc::StubOptions(),
+                                               &member_call_);
+  member_call_.AddMultipleHolds(2);
+  member_call_.StartRead(&to_client_);
+  member_call_.StartCall();
+  if (finished_) {
+    member_call_.StartWritesDone();
+    EndClientToMember();
+  } else {
+    StartRead(&to_member_);
+  }
+}
+
+// Client -> member.
+
+void StreamRelay::OnReadDone(bool ok) {
+  if (ok) {
+    member_call_.StartWrite(&to_member_);
+    return;
+  }
+  // The client half-closed (or its call ended): pass the half-close on.
+  member_call_.StartWritesDone();
+  EndClientToMember();
+}
+
+void StreamRelay::OnMemberWriteDone(bool ok) {
+  std::lock_guard lock(mu_);
+  if (ok && !finished_) {
+    StartRead(&to_member_);
+  } else {
+    EndClientToMember();  // the member's stream is gone; its status arrives in OnMemberDone
+  }
+}
+
+void StreamRelay::EndClientToMember() {
+  if (!client_to_member_ended_.exchange(true)) member_call_.RemoveHold();
+}
+
+// Member -> client.
+
+void StreamRelay::OnMemberInitialMetadata(bool ok) {
+  std::lock_guard lock(mu_);
+  if (ok && !finished_) {
+    CopyInitialMetadata(*call_, server_context_);
+    headers_ = Headers::kSending;
+    StartSendInitialMetadata();
+    return;
+  }
+  // Nothing to forward (the member sent none, or the call is over).
+  headers_ = Headers::kSent;
+  if (write_pending_) {
+    write_pending_ = false;
+    WriteToClientLocked();
+  }
+}
+
+void StreamRelay::OnSendInitialMetadataDone(bool ok) {
+  std::lock_guard lock(mu_);
+  headers_ = Headers::kSent;
+  if (!write_pending_) return;
+  write_pending_ = false;
+  if (ok) {
+    WriteToClientLocked();
+  } else {
+    EndMemberToClient();  // the client is gone
+  }
+}
+
+void StreamRelay::OnMemberReadDone(bool ok) {
+  if (!ok) {
+    EndMemberToClient();  // the member ended the stream; its status arrives in OnMemberDone
+    return;
+  }
+  std::lock_guard lock(mu_);
+  if (headers_ != Headers::kSent) {
+    write_pending_ = true;  // the client's initial metadata must go first
+    return;
+  }
+  WriteToClientLocked();
+}
+
+void StreamRelay::WriteToClientLocked() {
+  if (finished_) {
+    EndMemberToClient();
+  } else {
+    StartWrite(&to_client_);
+  }
+}
+
+void StreamRelay::OnWriteDone(bool ok) {
+  if (ok) {
+    member_call_.StartRead(&to_client_);
+  } else {
+    EndMemberToClient();  // the client is gone
+    call_->TryCancel();
+  }
+}
+
+void StreamRelay::EndMemberToClient() {
+  if (!member_to_client_ended_.exchange(true)) member_call_.RemoveHold();
+}
+
+// Endings.
+
+void StreamRelay::OnMemberDone(const grpc::Status& status) {
+  {
+    std::lock_guard lock(mu_);
+    if (!finished_) CopyTrailingMetadata(*call_, server_context_);
+    FinishLocked(status);
+  }
+  Unref();
+}
+
+void StreamRelay::OnCancel() {
+  // The client cancelled or went away, or its deadline passed: cancel towards the member. Its
+  // OnDone then finishes our side (Finish must be called even after a cancellation).
+  if (call_) call_->TryCancel();
+}
+
+void StreamRelay::Abort(const grpc::Status& status) {
+  {
+    std::lock_guard lock(mu_);
+    FinishLocked(status);
+  }
+  if (call_) call_->TryCancel();
+}
+
+void StreamRelay::FinishLocked(const grpc::Status& status) {
+  if (finished_) return;
+  finished_ = true;
+  Finish(status);
+}
+
+void StreamRelay::OnDone() { Unref(); }
+
+void StreamRelay::Unref() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (registered_) relay_.streams->Remove(this);
+  delete this;
+}
+
+}  // namespace ehp

@@ -1,0 +1,78 @@
+#include "proxy/relay/unary_relay.h"
+
+#include <spdlog/spdlog.h>
+
+#include "proxy/relay/metadata.h"
+
+namespace ehp {
+
+UnaryRelay::UnaryRelay(grpc::CallbackServerContext* server_context, std::string method,
+                       const RelayContext& relay)
+    : server_context_(server_context), method_(std::move(method)), relay_(relay) {
+  StartRead(&request_);
+}
+
+void UnaryRelay::OnReadDone(bool ok) {
+  if (!ok) {
+    // The client half-closed without a request, or the call is already cancelled (an oversized
+    // request ends up here too; gRPC has then already failed it with RESOURCE_EXHAUSTED).
+    Finish(grpc::Status(grpc::StatusCode::INTERNAL,
+                        "etcd-health-proxy: unary call ended before its request arrived"));
+    return;
+  }
+  SendToMember();
+}
+
+void UnaryRelay::SendToMember() {
+  std::vector<const Member*> tried;
+  for (const auto& m : tried_) tried.push_back(m.get());
+  std::shared_ptr<Member> member = relay_.upstream->Pick(tried);
+  if (member == nullptr) {
+    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "etcd-health-proxy: no etcd member is reachable"));
+    return;
+  }
+  tried_.push_back(member);
+  grpc::ClientContext* call;
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"));
+      return;
+    }
+    // Deadline and cancellation of the client's call carry over to the member's.
+    call_ = grpc::ClientContext::FromCallbackServerContext(*server_context_);
+    call = call_.get();
+  }
+  CopyRequestMetadata(*server_context_, call);
+  member->NextStub().UnaryCall(call, method_, grpc::StubOptions(), &request_, &response_,
+                               [this](grpc::Status status) { OnMemberDone(status); });
+}
+
+void UnaryRelay::OnMemberDone(const grpc::Status& status) {
+  const auto members = relay_.upstream->Members();
+  if (!status.ok() && FailedBeforeSending(status, *call_) &&
+      tried_.size() < members->members.size()) {
+    SPDLOG_DEBUG("{} to {} failed before sending ({}); trying another member", method_,
+                 tried_.back()->name(), status.error_message());
+    SendToMember();
+    return;
+  }
+  CopyInitialMetadata(*call_, server_context_);
+  CopyTrailingMetadata(*call_, server_context_);
+  if (status.ok()) {
+    StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
+  } else {
+    Finish(status);
+  }
+}
+
+void UnaryRelay::OnCancel() {
+  std::lock_guard lock(mu_);
+  cancelled_ = true;
+  if (call_) call_->TryCancel();
+}
+
+void UnaryRelay::OnDone() { delete this; }
+
+}  // namespace ehp

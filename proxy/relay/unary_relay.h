@@ -1,0 +1,43 @@
+// Relays one unary call: read the client's request, send it to a member as a unary call, send the
+// answer back with the member's metadata and status. A call whose connection to the member failed
+// before the request was written is sent to another member.
+#pragma once
+
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/support/byte_buffer.h>
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "proxy/relay/relay_context.h"
+
+namespace ehp {
+
+class UnaryRelay final : public grpc::ServerGenericBidiReactor {
+ public:
+  UnaryRelay(grpc::CallbackServerContext* server_context, std::string method,
+             const RelayContext& relay);
+
+  // grpc::ServerGenericBidiReactor
+  void OnReadDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  void SendToMember();
+  void OnMemberDone(const grpc::Status& status);
+
+  grpc::CallbackServerContext* const server_context_;
+  const std::string method_;
+  const RelayContext relay_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+
+  std::mutex mu_;
+  std::unique_ptr<grpc::ClientContext> call_;  // guarded by mu_; the current attempt
+  std::vector<std::shared_ptr<Member>> tried_;   // members tried so far, in order
+  bool cancelled_ = false;                       // guarded by mu_
+};
+
+}  // namespace ehp

@@ -1,0 +1,69 @@
+#include "proxy/server/proxy_server.h"
+
+#include <grpcpp/server_builder.h>
+#include <spdlog/spdlog.h>
+
+#include "proxy/server/listener_credentials.h"
+
+namespace ehp {
+
+ProxyServer::ProxyServer(const Config& config)
+    : config_(config),
+      upstream_(config_),
+      service_(RelayContext{&upstream_, &streams_, &methods_}) {}
+
+ProxyServer::~ProxyServer() { Shutdown(); }
+
+bool ProxyServer::Start(std::string* error) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config_.listen_addr.GrpcUri(), MakeListenerCredentials(config_), &port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_recv_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(config_.max_send_bytes));
+  // Without this a second process could bind the same port and silently take half the clients.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Detect clients that vanished without closing their connection, so their streams towards
+  // the members are cancelled; accept client pings as often as etcd itself does.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(config_.keepalive_time.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             static_cast<int>(config_.keepalive_timeout.count()));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.RegisterCallbackGenericService(&service_);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || (!config_.listen_addr.is_unix && port_ == 0)) {
+    *error = "cannot listen on " + config_.listen_addr.raw +
+             " (address in use, not local, or no permission)";
+    server_.reset();
+    return false;
+  }
+  spdlog::info("listening on {} ({}), relaying to {} member(s), {} connection(s) each",
+               Address(),
+               config_.cert_file.empty()          ? "plaintext"
+               : config_.trusted_ca_file.empty() ? "TLS"
+                                                 : "mutual TLS",
+               config_.endpoints.size(), config_.upstream_connections);
+  return true;
+}
+
+std::string ProxyServer::Address() const {
+  if (config_.listen_addr.is_unix) return config_.listen_addr.GrpcUri();
+  ListenAddress bound = config_.listen_addr;
+  bound.port = static_cast<uint16_t>(port_);
+  return bound.GrpcUri();
+}
+
+void ProxyServer::Shutdown() {
+  if (server_ == nullptr || stopped_) return;
+  stopped_ = true;
+  const size_t streams = streams_.size();
+  spdlog::info("shutting down: ending {} stream(s), up to {} ms for unary calls", streams,
+               config_.shutdown_grace.count());
+  streams_.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "etcd-health-proxy is shutting down"));
+  server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
+  server_->Wait();
+  spdlog::info("shut down");
+}
+
+}  // namespace ehp

@@ -1,0 +1,48 @@
+// The whole proxy for one Config: the upstream pool, the relay service and the client listener.
+// main() and the integration tests both run it through this class.
+#pragma once
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <string>
+
+#include "proxy/config/proxy_config.h"
+#include "proxy/relay/method_table.h"
+#include "proxy/relay/relay_service.h"
+#include "proxy/relay/stream_registry.h"
+#include "proxy/upstream/upstream_pool.h"
+
+namespace ehp {
+
+class ProxyServer {
+ public:
+  explicit ProxyServer(const Config& config);
+  ~ProxyServer();
+
+  // Binds the client listener and starts serving. False, with *error, when it cannot bind.
+  bool Start(std::string* error);
+
+  // The port the listener is bound to (useful with port 0); 0 for unix sockets.
+  int port() const { return port_; }
+  // host:port or unix:///path that clients dial.
+  std::string Address() const;
+
+  // Stops accepting, ends every stream with UNAVAILABLE so clients reconnect elsewhere, and lets
+  // unary calls finish within shutdown-grace. Returns when the server has stopped.
+  void Shutdown();
+
+  size_t open_streams() const { return streams_.size(); }
+
+ private:
+  const Config config_;
+  UpstreamPool upstream_;
+  StreamRegistry streams_;
+  MethodTable methods_;
+  RelayService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace ehp

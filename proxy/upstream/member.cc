@@ -1,0 +1,27 @@
+#include "proxy/upstream/member.h"
+
+namespace ehp {
+
+Member::Member(std::string name, MemberUrl url,
+               std::vector<std::shared_ptr<grpc::Channel>> channels)
+    : name_(std::move(name)), url_(std::move(url)), channels_(std::move(channels)) {
+  for (const auto& channel : channels_) stubs_.push_back(std::make_unique<grpc::GenericStub>(channel));
+}
+
+grpc::GenericStub& Member::NextStub() {
+  const uint32_t i = next_.fetch_add(1, std::memory_order_relaxed);
+  return *stubs_[i % stubs_.size()];
+}
+
+bool Member::Reachable() const {
+  for (const auto& channel : channels_) {
+    if (channel->GetState(false) != GRPC_CHANNEL_TRANSIENT_FAILURE) return true;
+  }
+  return false;
+}
+
+void Member::Connect() {
+  for (const auto& channel : channels_) channel->GetState(true);
+}
+
+}  // namespace ehp

@@ -1,0 +1,41 @@
+// One etcd member and the pool of HTTP/2 connections the proxy keeps to it.
+#pragma once
+
+#include <grpcpp/channel.h>
+#include <grpcpp/generic/generic_stub.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/config/address.h"
+
+namespace ehp {
+
+class Member {
+ public:
+  Member(std::string name, MemberUrl url, std::vector<std::shared_ptr<grpc::Channel>> channels);
+
+  const std::string& name() const { return name_; }
+  const MemberUrl& url() const { return url_; }
+
+  // The stub for the next call: calls rotate over the member's connections.
+  grpc::GenericStub& NextStub();
+
+  // False only when every connection is failing to connect (TRANSIENT_FAILURE): a call sent now
+  // would fail before reaching the member.
+  bool Reachable() const;
+
+  // Starts connecting every idle connection, so the first calls do not pay for the handshake.
+  void Connect();
+
+ private:
+  const std::string name_;
+  const MemberUrl url_;
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
+  std::atomic<uint32_t> next_{0};
+};
+
+}  // namespace ehp
