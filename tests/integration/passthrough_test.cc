@@ -1,0 +1,231 @@
+// Exact pass-through of what etcd itself never varies: request metadata, response initial and
+// trailing metadata, binary status details, deadlines and cancellation. The member here is a
+// scripted gRPC server that echoes what it received, so each property can be asserted; the
+// rest of the suite runs against real etcd.
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+
+#include "proxy/config/config_loader.h"
+#include "proxy/server/proxy_server.h"
+
+namespace ehp {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string Str(const grpc::string_ref& s) { return std::string(s.data(), s.size()); }
+
+// Unary "/test.Echo/Unary": echoes request metadata back as "echo-<key>" initial metadata, adds
+// trailers, reports the deadline it saw, and fails with the code and message the request asks
+// for, with binary details. Streaming "/test.Echo/Stream": never answers; records cancellation.
+class EchoBackend final : public grpc::CallbackGenericService {
+ public:
+  std::atomic<int> cancelled{0};
+
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    if (ctx->method() == "/test.Echo/Stream") return new Hang(this);
+    return new Unary(ctx);
+  }
+
+ private:
+  class Unary final : public grpc::ServerGenericBidiReactor {
+   public:
+    explicit Unary(grpc::GenericCallbackServerContext* ctx) : ctx_(ctx) { StartRead(&req_); }
+    void OnReadDone(bool) override {
+      std::string code = "0";
+      for (const auto& [k, v] : ctx_->client_metadata()) {
+        ctx_->AddInitialMetadata("echo-" + Str(k), Str(v));
+        if (Str(k) == "want-code") code = Str(v);
+      }
+      const auto left = std::chrono::duration_cast<milliseconds>(
+          ctx_->deadline() - std::chrono::system_clock::now());
+      ctx_->AddTrailingMetadata("deadline-left-ms", std::to_string(left.count()));
+      ctx_->AddTrailingMetadata("trailer-bin", std::string("\x00\x01\xff", 3));
+      if (code == "0") {
+        StartWriteAndFinish(&req_, grpc::WriteOptions(), grpc::Status::OK);
+      } else {
+        Finish(grpc::Status(static_cast<grpc::StatusCode>(std::stoi(code)), "scripted failure",
+                            std::string("\x08\x2a\x00" "details", 10)));
+      }
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    grpc::GenericCallbackServerContext* ctx_;
+    grpc::ByteBuffer req_;
+  };
+
+  class Hang final : public grpc::ServerGenericBidiReactor {
+   public:
+    explicit Hang(EchoBackend* b) : backend_(b) { StartRead(&buf_); }
+    void OnReadDone(bool ok) override {
+      if (ok) StartRead(&buf_);
+    }
+    void OnCancel() override {
+      backend_->cancelled++;
+      Finish(grpc::Status::CANCELLED);
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    EchoBackend* backend_;
+    grpc::ByteBuffer buf_;
+  };
+};
+
+class PassthroughTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &backend_port_);
+    builder.RegisterCallbackGenericService(&backend_);
+    backend_server_ = builder.BuildAndStart();
+    ASSERT_NE(backend_port_, 0);
+    LoadResult r = LoadConfig({"--endpoints=http://127.0.0.1:" + std::to_string(backend_port_),
+                               "--listen-addr=127.0.0.1:0"});
+    ASSERT_TRUE(r.ok());
+    proxy_ = std::make_unique<ProxyServer>(r.config);
+    std::string error;
+    ASSERT_TRUE(proxy_->Start(&error)) << error;
+    stub_ = std::make_unique<grpc::GenericStub>(
+        grpc::CreateChannel(proxy_->Address(), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    proxy_.reset();
+    backend_server_->Shutdown();
+  }
+
+  grpc::Status Call(grpc::ClientContext* ctx, std::string* reply = nullptr) {
+    grpc::Slice slice("payload-\x01\x02");
+    grpc::ByteBuffer req(&slice, 1), resp;
+    std::promise<grpc::Status> done;
+    stub_->UnaryCall(ctx, "/test.Echo/Unary", grpc::StubOptions(), &req, &resp,
+                     [&](grpc::Status s) { done.set_value(s); });
+    grpc::Status s = done.get_future().get();
+    if (reply != nullptr && s.ok()) {
+      std::vector<grpc::Slice> slices;
+      (void)resp.Dump(&slices);
+      for (auto& sl : slices) reply->append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+    }
+    return s;
+  }
+
+  EchoBackend backend_;
+  int backend_port_ = 0;
+  std::unique_ptr<grpc::Server> backend_server_;
+  std::unique_ptr<ProxyServer> proxy_;
+  std::unique_ptr<grpc::GenericStub> stub_;
+};
+
+// Scenario: request metadata (auth token, hasleader, custom and binary keys) reaches the member;
+// its initial and trailing metadata and the message bytes come back unchanged.
+TEST_F(PassthroughTest, MetadataBothWays) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("token", "secret.42");
+  ctx.AddMetadata("hasleader", "true");
+  ctx.AddMetadata("client-api-version", "3.4");
+  ctx.AddMetadata("custom-bin", std::string("\x00\xfe", 2));
+  std::string reply;
+  ASSERT_TRUE(Call(&ctx, &reply).ok());
+  EXPECT_EQ(reply, "payload-\x01\x02");
+  std::map<std::string, std::string> initial;
+  for (const auto& [k, v] : ctx.GetServerInitialMetadata()) initial[Str(k)] = Str(v);
+  EXPECT_EQ(initial["echo-token"], "secret.42");
+  EXPECT_EQ(initial["echo-hasleader"], "true");
+  EXPECT_EQ(initial["echo-client-api-version"], "3.4");
+  EXPECT_EQ(initial["echo-custom-bin"], std::string("\x00\xfe", 2));
+  std::map<std::string, std::string> trailing;
+  for (const auto& [k, v] : ctx.GetServerTrailingMetadata()) trailing[Str(k)] = Str(v);
+  EXPECT_EQ(trailing["trailer-bin"], std::string("\x00\x01\xff", 3));
+}
+
+// Scenario: a failing member's code, message and binary details arrive exactly.
+TEST_F(PassthroughTest, StatusWithDetails) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("want-code", "9");  // FAILED_PRECONDITION
+  const grpc::Status s = Call(&ctx);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(s.error_message(), "scripted failure");
+  EXPECT_EQ(s.error_details(), std::string("\x08\x2a\x00" "details", 10));
+}
+
+// Scenario: the client's deadline reaches the member.
+TEST_F(PassthroughTest, DeadlinePropagates) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + seconds(7));
+  ASSERT_TRUE(Call(&ctx).ok());
+  std::string left;
+  for (const auto& [k, v] : ctx.GetServerTrailingMetadata()) {
+    if (Str(k) == "deadline-left-ms") left = Str(v);
+  }
+  ASSERT_FALSE(left.empty());
+  EXPECT_GT(std::stoi(left), 5000);
+  EXPECT_LE(std::stoi(left), 7100);  // grpc-timeout rounds up
+}
+
+// Scenario: cancelling a stream at the client, or letting its deadline pass, cancels it at the
+// member; the proxy keeps no stream open.
+TEST_F(PassthroughTest, CancellationAndDeadlineEndStreamsAtTheMember) {
+  class Reader : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    void OnDone(const grpc::Status& s) override { done.set_value(s); }
+    std::promise<grpc::Status> done;
+  };
+  {
+    grpc::ClientContext ctx;
+    Reader reader;
+    stub_->PrepareBidiStreamingCall(&ctx, "/test.Echo/Stream", grpc::StubOptions(), &reader);
+    reader.StartCall();
+    std::this_thread::sleep_for(milliseconds(200));
+    EXPECT_EQ(proxy_->open_streams(), 1u);
+    ctx.TryCancel();
+    EXPECT_EQ(reader.done.get_future().get().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + milliseconds(300));
+    Reader reader;
+    stub_->PrepareBidiStreamingCall(&ctx, "/test.Echo/Stream", grpc::StubOptions(), &reader);
+    reader.StartCall();
+    EXPECT_EQ(reader.done.get_future().get().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  for (int i = 0; i < 100 && (backend_.cancelled < 2 || proxy_->open_streams() != 0); ++i) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_EQ(backend_.cancelled.load(), 2);
+  EXPECT_EQ(proxy_->open_streams(), 0u);
+}
+
+// Scenario: shutdown ends open streams with UNAVAILABLE (so clients reconnect elsewhere) and
+// refuses new calls.
+TEST_F(PassthroughTest, ShutdownEndsStreamsWithUnavailable) {
+  class Reader : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    void OnDone(const grpc::Status& s) override { done.set_value(s); }
+    std::promise<grpc::Status> done;
+  };
+  grpc::ClientContext ctx;
+  Reader reader;
+  stub_->PrepareBidiStreamingCall(&ctx, "/test.Echo/Stream", grpc::StubOptions(), &reader);
+  reader.StartCall();
+  for (int i = 0; i < 100 && proxy_->open_streams() == 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(proxy_->open_streams(), 1u);
+  const auto start = std::chrono::steady_clock::now();
+  proxy_->Shutdown();
+  const grpc::Status s = reader.done.get_future().get();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(s.error_message(), "etcd-health-proxy is shutting down");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(2));
+}
+
+}  // namespace
+}  // namespace ehp

@@ -1,0 +1,434 @@
+// The relay against a real 3-member etcd cluster with mutual TLS on both sides: every call made
+// through the proxy is compared with the same call made direct to a member.
+#include <google/protobuf/util/message_differencer.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "tests/support/etcd_cluster.h"
+#include "tests/support/proxy_fixture.h"
+
+namespace ehp::testing {
+namespace {
+
+using etcdserverpb::KV;
+using etcdserverpb::Lease;
+using etcdserverpb::Maintenance;
+using etcdserverpb::Watch;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::unique_ptr<grpc::ClientContext> Ctx(milliseconds timeout = seconds(10)) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + timeout);
+  return ctx;
+}
+
+// Response equality without the header, which names the member that answered.
+template <typename T>
+void ExpectSameBody(T a, T b) {
+  a.clear_header();
+  b.clear_header();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(a, b))
+      << "through proxy: " << a.ShortDebugString() << "\ndirect: " << b.ShortDebugString();
+}
+
+class RelayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(MakeTempDir("ehp-relay"));
+    certs_ = new Certs(GenerateCerts(*dir_ + "/certs"));
+    cluster_ = new EtcdCluster(*dir_, *certs_,
+                               {.extra_flags = {"--max-request-bytes=10485760",
+                                                "--experimental-watch-progress-notify-interval=1s"}});
+    ASSERT_TRUE(cluster_->Start()) << "etcd cluster did not start; logs in " << *dir_;
+    proxy_ = StartProxy(ProxyConfig(cluster_->Endpoints(), *certs_)).release();
+  }
+  static void TearDownTestSuite() {
+    delete proxy_;
+    delete cluster_;
+    RemoveTree(*dir_);
+    delete certs_;
+    delete dir_;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(proxy_, nullptr);
+    via_ = ProxyChannel(*proxy_, *certs_);
+    direct_ = cluster_->Channel(0);
+  }
+
+  // Runs the same unary call through the proxy and direct; both statuses must match exactly.
+  template <typename Stub, typename Req, typename Resp, typename Method>
+  std::pair<Resp, Resp> Both(Method method, const Req& req, grpc::Status* status) {
+    auto via_stub = Stub::NewStub(via_);
+    auto direct_stub = Stub::NewStub(direct_);
+    Resp via_resp, direct_resp;
+    auto c1 = Ctx();
+    auto c2 = Ctx();
+    const grpc::Status s1 = ((*via_stub).*method)(c1.get(), req, &via_resp);
+    const grpc::Status s2 = ((*direct_stub).*method)(c2.get(), req, &direct_resp);
+    EXPECT_EQ(s1.error_code(), s2.error_code()) << s1.error_message() << " vs " << s2.error_message();
+    EXPECT_EQ(s1.error_message(), s2.error_message());
+    *status = s1;
+    return {via_resp, direct_resp};
+  }
+
+  etcdserverpb::PutResponse Put(const std::string& key, const std::string& value) {
+    auto stub = KV::NewStub(via_);
+    etcdserverpb::PutRequest req;
+    req.set_key(key);
+    req.set_value(value);
+    etcdserverpb::PutResponse resp;
+    auto ctx = Ctx(seconds(30));
+    const grpc::Status s = stub->Put(ctx.get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  }
+
+  static std::string* dir_;
+  static Certs* certs_;
+  static EtcdCluster* cluster_;
+  static ProxyServer* proxy_;
+  std::shared_ptr<grpc::Channel> via_;
+  std::shared_ptr<grpc::Channel> direct_;
+};
+
+std::string* RelayTest::dir_ = nullptr;
+Certs* RelayTest::certs_ = nullptr;
+EtcdCluster* RelayTest::cluster_ = nullptr;
+ProxyServer* RelayTest::proxy_ = nullptr;
+
+// Scenario: put through the proxy, then linearizable, serializable, prefix, limited and
+// historical reads match the same reads made direct.
+TEST_F(RelayTest, RangeVariantsMatchDirect) {
+  const int64_t first = Put("kv/a", "1").header().revision();
+  Put("kv/b", "2");
+  Put("kv/c", "3");
+  Put("kv/a", "4");
+
+  grpc::Status s;
+  etcdserverpb::RangeRequest req;
+  req.set_key("kv/a");
+  auto [a, b] = Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(&KV::Stub::Range,
+                                                                              req, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(a.kvs_size(), 1);
+  EXPECT_EQ(a.kvs(0).value(), "4");
+  ExpectSameBody(a, b);
+
+  req.set_serializable(true);
+  std::tie(a, b) = Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
+      &KV::Stub::Range, req, &s);
+  ExpectSameBody(a, b);
+
+  req.set_serializable(false);
+  req.set_key("kv/");
+  req.set_range_end("kv0");  // prefix kv/
+  req.set_limit(2);
+  std::tie(a, b) = Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
+      &KV::Stub::Range, req, &s);
+  EXPECT_EQ(a.kvs_size(), 2);
+  EXPECT_TRUE(a.more());
+  EXPECT_EQ(a.count(), 3);
+  ExpectSameBody(a, b);
+
+  req.set_limit(0);
+  req.set_revision(first);
+  std::tie(a, b) = Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
+      &KV::Stub::Range, req, &s);
+  ASSERT_EQ(a.kvs_size(), 1);
+  EXPECT_EQ(a.kvs(0).value(), "1");
+  ExpectSameBody(a, b);
+}
+
+// Scenario: etcd's errors come back through the proxy with the same code and message.
+TEST_F(RelayTest, ErrorsMatchDirect) {
+  grpc::Status s;
+  {
+    etcdserverpb::RangeRequest req;
+    req.set_key("x");
+    req.set_revision(1'000'000'000);
+    Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(&KV::Stub::Range, req, &s);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+    EXPECT_EQ(s.error_message(), "etcdserver: mvcc: required revision is a future revision");
+  }
+  {
+    etcdserverpb::PutRequest req;  // no key
+    Both<KV, etcdserverpb::PutRequest, etcdserverpb::PutResponse>(&KV::Stub::Put, req, &s);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(s.error_message(), "etcdserver: key is not provided");
+  }
+  {
+    etcdserverpb::PutRequest req;
+    req.set_key("x");
+    req.set_lease(123456789);
+    Both<KV, etcdserverpb::PutRequest, etcdserverpb::PutResponse>(&KV::Stub::Put, req, &s);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(s.error_message(), "etcdserver: requested lease not found");
+  }
+  {
+    etcdserverpb::TxnRequest req;
+    for (int i = 0; i < 200; ++i) req.add_success()->mutable_request_range()->set_key("k");
+    Both<KV, etcdserverpb::TxnRequest, etcdserverpb::TxnResponse>(&KV::Stub::Txn, req, &s);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(s.error_message(), "etcdserver: too many operations in txn request");
+  }
+  {
+    // A method etcd does not have: etcd's own UNIMPLEMENTED comes back.
+    grpc::GenericStub via(via_), direct(direct_);
+    grpc::ByteBuffer req, resp1, resp2;
+    grpc::Slice empty("");
+    req = grpc::ByteBuffer(&empty, 1);
+    auto c1 = Ctx();
+    auto c2 = Ctx();
+    std::mutex mu;
+    std::condition_variable cv;
+    int done = 0;
+    grpc::Status s1, s2;
+    via.UnaryCall(c1.get(), "/etcdserverpb.KV/NoSuchMethod", grpc::StubOptions(), &req, &resp1,
+                  [&](grpc::Status st) {
+                    std::lock_guard l(mu);
+                    s1 = st;
+                    ++done;
+                    cv.notify_all();
+                  });
+    direct.UnaryCall(c2.get(), "/etcdserverpb.KV/NoSuchMethod", grpc::StubOptions(), &req,
+                     &resp2, [&](grpc::Status st) {
+                       std::lock_guard l(mu);
+                       s2 = st;
+                       ++done;
+                       cv.notify_all();
+                     });
+    std::unique_lock l(mu);
+    cv.wait(l, [&] { return done == 2; });
+    EXPECT_EQ(s1.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+    EXPECT_EQ(s1.error_code(), s2.error_code());
+    EXPECT_EQ(s1.error_message(), s2.error_message());
+  }
+}
+
+// Scenario: delete and compare-and-swap transactions through the proxy take effect exactly once.
+TEST_F(RelayTest, DeleteAndTxn) {
+  Put("txn/k", "v1");
+  auto kv = KV::NewStub(via_);
+  const auto get_direct = [&](const std::string& key) {
+    etcdserverpb::RangeRequest req;
+    req.set_key(key);
+    etcdserverpb::RangeResponse resp;
+    auto ctx = Ctx();
+    EXPECT_TRUE(KV::NewStub(direct_)->Range(ctx.get(), req, &resp).ok());
+    return resp;
+  };
+  const int64_t mod = get_direct("txn/k").kvs(0).mod_revision();
+
+  // update-if-mod_revision, as kube-apiserver does
+  etcdserverpb::TxnRequest txn;
+  auto* cmp = txn.add_compare();
+  cmp->set_key("txn/k");
+  cmp->set_target(etcdserverpb::Compare::MOD);
+  cmp->set_result(etcdserverpb::Compare::EQUAL);
+  cmp->set_mod_revision(mod);
+  auto* put = txn.add_success()->mutable_request_put();
+  put->set_key("txn/k");
+  put->set_value("v2");
+  txn.add_failure()->mutable_request_range()->set_key("txn/k");
+  etcdserverpb::TxnResponse resp;
+  auto ctx = Ctx();
+  ASSERT_TRUE(kv->Txn(ctx.get(), txn, &resp).ok());
+  EXPECT_TRUE(resp.succeeded());
+  EXPECT_EQ(get_direct("txn/k").kvs(0).value(), "v2");
+  ctx = Ctx();
+  ASSERT_TRUE(kv->Txn(ctx.get(), txn, &resp).ok());
+  EXPECT_FALSE(resp.succeeded());  // the revision moved on
+  ASSERT_EQ(resp.responses_size(), 1);
+  EXPECT_EQ(resp.responses(0).response_range().kvs(0).value(), "v2");
+
+  etcdserverpb::DeleteRangeRequest del;
+  del.set_key("txn/k");
+  del.set_prev_kv(true);
+  etcdserverpb::DeleteRangeResponse del_resp;
+  ctx = Ctx();
+  ASSERT_TRUE(kv->DeleteRange(ctx.get(), del, &del_resp).ok());
+  EXPECT_EQ(del_resp.deleted(), 1);
+  ASSERT_EQ(del_resp.prev_kvs_size(), 1);
+  EXPECT_EQ(del_resp.prev_kvs(0).value(), "v2");
+  EXPECT_EQ(get_direct("txn/k").kvs_size(), 0);
+}
+
+// Scenario: a watch from a past revision through the proxy sees the same events as direct, and
+// progress notifications arrive on a quiet watch.
+TEST_F(RelayTest, WatchMatchesDirectAndGetsProgress) {
+  const int64_t start = Put("w/1", "a").header().revision();
+  Put("w/2", "b");
+  Put("w/1", "c");
+
+  const auto collect = [&](std::shared_ptr<grpc::Channel> ch, bool progress) {
+    auto stub = Watch::NewStub(ch);
+    auto ctx = Ctx(seconds(10));
+    auto stream = stub->Watch(ctx.get());
+    etcdserverpb::WatchRequest req;
+    auto* create = req.mutable_create_request();
+    create->set_key(progress ? "quiet/" : "w/");
+    create->set_range_end(progress ? "quiet0" : "w0");
+    create->set_start_revision(progress ? 0 : start);
+    create->set_progress_notify(progress);
+    EXPECT_TRUE(stream->Write(req));
+    std::vector<mvccpb::Event> events;
+    int progress_notifications = 0;
+    etcdserverpb::WatchResponse resp;
+    while (stream->Read(&resp)) {
+      if (resp.created()) continue;
+      for (const auto& e : resp.events()) events.push_back(e);
+      if (resp.events_size() == 0) ++progress_notifications;
+      if ((!progress && events.size() >= 3) || (progress && progress_notifications >= 1)) break;
+    }
+    ctx->TryCancel();
+    stream->Finish();
+    return std::make_pair(events, progress_notifications);
+  };
+  const auto [via_events, _1] = collect(via_, false);
+  const auto [direct_events, _2] = collect(direct_, false);
+  ASSERT_EQ(via_events.size(), 3u);
+  ASSERT_EQ(direct_events.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(via_events[i],
+                                                                   direct_events[i]));
+  }
+  const auto [_3, notifications] = collect(via_, true);
+  EXPECT_GE(notifications, 1);
+}
+
+// Scenario: lease grant, keep-alive stream, time-to-live and revoke through the proxy; the
+// effects are visible direct.
+TEST_F(RelayTest, LeaseLifecycle) {
+  auto lease = Lease::NewStub(via_);
+  auto direct = Lease::NewStub(direct_);
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_ttl(60);
+  etcdserverpb::LeaseGrantResponse granted;
+  auto ctx = Ctx();
+  ASSERT_TRUE(lease->LeaseGrant(ctx.get(), grant, &granted).ok());
+  ASSERT_NE(granted.id(), 0);
+
+  {
+    auto kctx = Ctx();
+    auto stream = lease->LeaseKeepAlive(kctx.get());
+    etcdserverpb::LeaseKeepAliveRequest req;
+    req.set_id(granted.id());
+    etcdserverpb::LeaseKeepAliveResponse resp;
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(stream->Write(req));
+      ASSERT_TRUE(stream->Read(&resp));
+      EXPECT_EQ(resp.id(), granted.id());
+      EXPECT_EQ(resp.ttl(), 60);
+    }
+    stream->WritesDone();
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+
+  etcdserverpb::LeaseTimeToLiveRequest ttl;
+  ttl.set_id(granted.id());
+  etcdserverpb::LeaseTimeToLiveResponse ttl_resp;
+  ctx = Ctx();
+  ASSERT_TRUE(direct->LeaseTimeToLive(ctx.get(), ttl, &ttl_resp).ok());
+  EXPECT_GT(ttl_resp.ttl(), 50);
+
+  etcdserverpb::LeaseLeasesRequest list;
+  etcdserverpb::LeaseLeasesResponse leases;
+  ctx = Ctx();
+  ASSERT_TRUE(lease->LeaseLeases(ctx.get(), list, &leases).ok());
+  EXPECT_TRUE(std::any_of(leases.leases().begin(), leases.leases().end(),
+                          [&](const auto& l) { return l.id() == granted.id(); }));
+
+  etcdserverpb::LeaseRevokeRequest revoke;
+  revoke.set_id(granted.id());
+  etcdserverpb::LeaseRevokeResponse revoked;
+  ctx = Ctx();
+  ASSERT_TRUE(lease->LeaseRevoke(ctx.get(), revoke, &revoked).ok());
+  ctx = Ctx();
+  ASSERT_TRUE(direct->LeaseTimeToLive(ctx.get(), ttl, &ttl_resp).ok());
+  EXPECT_EQ(ttl_resp.ttl(), -1);  // gone
+}
+
+// Scenario: cluster and maintenance calls: member list, status and a snapshot stream.
+TEST_F(RelayTest, ClusterAndMaintenance) {
+  grpc::Status s;
+  etcdserverpb::MemberListRequest req;
+  auto [a, b] = Both<etcdserverpb::Cluster, etcdserverpb::MemberListRequest,
+                     etcdserverpb::MemberListResponse>(&etcdserverpb::Cluster::Stub::MemberList,
+                                                       req, &s);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(a.members_size(), 3);
+  ExpectSameBody(a, b);
+
+  auto maintenance = Maintenance::NewStub(via_);
+  etcdserverpb::StatusResponse status;
+  auto ctx = Ctx();
+  ASSERT_TRUE(maintenance->Status(ctx.get(), {}, &status).ok());
+  EXPECT_EQ(status.version(), "3.4.23");
+  EXPECT_NE(status.leader(), 0u);
+
+  ctx = Ctx(seconds(30));
+  auto snapshot = maintenance->Snapshot(ctx.get(), {});
+  etcdserverpb::SnapshotResponse chunk;
+  size_t bytes = 0;
+  uint64_t remaining = 1;
+  while (snapshot->Read(&chunk)) {
+    bytes += chunk.blob().size();
+    remaining = chunk.remaining_bytes();
+  }
+  EXPECT_TRUE(snapshot->Finish().ok());
+  EXPECT_GT(bytes, 16384u);
+  EXPECT_EQ(remaining, 0u);
+}
+
+// Scenario: a value over 1 MiB and a prefix Range over 64 MiB pass through unchanged.
+TEST_F(RelayTest, LargeValuesAndResponses) {
+  const std::string big(1200 * 1024, 'x');
+  Put("big/one", big);
+  grpc::Status s;
+  etcdserverpb::RangeRequest req;
+  req.set_key("big/one");
+  auto [a, b] = Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
+      &KV::Stub::Range, req, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(a.kvs_size(), 1);
+  EXPECT_EQ(a.kvs(0).value(), big);
+
+  const std::string chunk(9 * 1024 * 1024 + 512 * 1024, 'y');
+  for (int i = 0; i < 7; ++i) Put("huge/" + std::to_string(i), chunk);
+  req.set_key("huge/");
+  req.set_range_end("huge0");
+  std::tie(a, b) = Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
+      &KV::Stub::Range, req, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_GT(a.ByteSizeLong(), 64u * 1024 * 1024);
+  ExpectSameBody(a, b);
+}
+
+// Scenario: a member that is down (connection refused) never fails a call: the call goes to
+// another member.
+TEST_F(RelayTest, DeadMemberIsSkipped) {
+  Config config = ProxyConfig(cluster_->Endpoints() + ",https://127.0.0.1:" +
+                                  std::to_string(FreePort()),
+                              *certs_);
+  auto proxy = StartProxy(config);
+  auto kv = KV::NewStub(ProxyChannel(*proxy, *certs_));
+  int ok = 0;
+  for (int i = 0; i < 30; ++i) {
+    etcdserverpb::RangeRequest req;
+    req.set_key("kv/a");
+    etcdserverpb::RangeResponse resp;
+    auto ctx = Ctx();
+    const grpc::Status s = kv->Range(ctx.get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    ok += s.ok();
+  }
+  EXPECT_EQ(ok, 30);
+}
+
+}  // namespace
+}  // namespace ehp::testing
