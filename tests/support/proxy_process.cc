@@ -1,0 +1,36 @@
+#include "tests/support/proxy_process.h"
+
+#include <thread>
+
+namespace ehp::testing {
+
+ProxyProcess::ProxyProcess(const std::string& dir, const std::string& endpoints,
+                           const Certs& certs, const std::vector<std::string>& extra)
+    : port_(FreePort()), log_path_(dir + "/proxy-" + std::to_string(port_) + ".log") {
+  std::vector<std::string> argv = {EHP_BINARY,
+                                   "--endpoints=" + endpoints,
+                                   "--cacert=" + certs.ca(),
+                                   "--cert=" + certs.client(),
+                                   "--key=" + certs.client_key(),
+                                   "--listen-addr=" + address(),
+                                   "--cert-file=" + certs.server(),
+                                   "--key-file=" + certs.server_key(),
+                                   "--trusted-ca-file=" + certs.ca()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  process_ = Process(argv, log_path_);
+  for (int i = 0; i < 200; ++i) {
+    if (log().find("listening on") != std::string::npos || !process_.running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+}
+
+CommandResult Etcdctl(const std::string& endpoint, const Certs& certs,
+                      const std::vector<std::string>& args, const std::string& stdin_text) {
+  std::vector<std::string> argv = {"etcdctl", "--endpoints=" + endpoint, "--cacert=" + certs.ca(),
+                                   "--cert=" + certs.client(), "--key=" + certs.client_key(),
+                                   "--command-timeout=10s"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, stdin_text);
+}
+
+}  // namespace ehp::testing
