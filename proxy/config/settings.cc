@@ -67,7 +67,7 @@ std::vector<Setting> MakeSettings() {
 
   s.push_back(Setting{
       "endpoints", kUp, "URLS",
-      "etcd members, comma-separated: https://10.0.0.1:2379,https://10.0.0.2:2379. In YAML a "
+      "etcd members, comma-separated: https://etcd-1:2379,https://etcd-2:2379. In YAML a "
       "list or a comma-separated string.",
       false, true,
       [](Config& c, std::string_view v) {
@@ -178,6 +178,30 @@ const Setting* FindSetting(std::string_view name) {
   return nullptr;
 }
 
+namespace {
+
+// Wraps `text` to `width` columns, continuation lines indented by `indent`.
+std::string Wrap(const std::string& text, size_t indent, size_t width) {
+  std::string out;
+  size_t column = indent;
+  std::istringstream words(text);
+  std::string word;
+  while (words >> word) {
+    if (column > indent && column + 1 + word.size() > width) {
+      out += "\n" + std::string(indent, ' ');
+      column = indent;
+    } else if (column > indent) {
+      out += ' ';
+      ++column;
+    }
+    out += word;
+    column += word.size();
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string HelpText(std::string_view program) {
   std::ostringstream out;
   out << "Usage: " << program << " --endpoints=URLS [flags]\n\n"
@@ -193,11 +217,17 @@ std::string HelpText(std::string_view program) {
     }
     std::string left = "  --" + std::string(s.name);
     if (!s.value_name.empty()) left += "=" + std::string(s.value_name);
+    constexpr size_t kHelpColumn = 34;
     out << left;
-    out << std::string(left.size() < 34 ? 34 - left.size() : 1, ' ') << s.help;
+    if (left.size() + 1 > kHelpColumn) {
+      out << "\n" << std::string(kHelpColumn, ' ');
+    } else {
+      out << std::string(kHelpColumn - left.size(), ' ');
+    }
+    std::string help(s.help);
     const std::string def = s.show(defaults);
-    if (!def.empty() && !s.is_bool) out << " (default " << def << ")";
-    out << "\n";
+    if (!def.empty() && !s.is_bool) help += " (default " + def + ")";
+    out << Wrap(help, kHelpColumn, 100) << "\n";
   }
   out << "\nGeneral:\n"
       << "  --config=FILE                   YAML file with any of the settings above.\n"

@@ -1,5 +1,6 @@
 #include "proxy/log/logging.h"
 
+#include <grpc/support/log.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -21,6 +22,15 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
     return std::make_unique<JsonMessageFlag>();
   }
 };
+
+// gRPC's own messages (handshake failures, connection errors) go through the same logger, so
+// they share its format and level instead of appearing as raw lines on stderr.
+void GrpcLog(gpr_log_func_args* args) {
+  const auto level = args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::warn
+                     : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::debug
+                                                               : spdlog::level::trace;
+  spdlog::log(level, "grpc: {}", args->message);
+}
 
 }  // namespace
 
@@ -72,6 +82,9 @@ void SetUpLogging(const std::string& level, const std::string& format) {
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+  gpr_set_log_function(GrpcLog);
+  gpr_set_log_verbosity(level == "trace" || level == "debug" ? GPR_LOG_SEVERITY_DEBUG
+                                                             : GPR_LOG_SEVERITY_ERROR);
 }
 
 }  // namespace ehp
