@@ -1,0 +1,45 @@
+# Thin wrapper around CMake presets (CMakePresets.json). `make run` and `make test` are the two
+# commands the README starts with; both install missing Debian packages when run as root.
+JOBS ?= 2
+BIN := build/release/proxy/etcd-health-proxy
+
+.PHONY: all deps build run test test-release test-asan test-tsan format clean
+
+all: build
+
+deps:
+	@tests/scripts/install-deps.sh
+
+build: deps
+	cmake --preset release -G "Unix Makefiles" >/dev/null
+	cmake --build build/release -j $(JOBS)
+
+# A local 3-member etcd cluster with TLS and the proxy in front of it; Ctrl-C stops everything.
+run: build
+	tests/scripts/run-local.sh $(BIN) .run
+
+# Every test, in the release build and under ASan+UBSan and TSan.
+test: deps test-release test-asan test-tsan
+
+test-release:
+	cmake --preset release -G "Unix Makefiles" >/dev/null
+	cmake --build build/release -j $(JOBS)
+	cd build/release && ctest --output-on-failure -j $(JOBS)
+
+test-asan:
+	cmake --preset asan -G "Unix Makefiles" >/dev/null
+	cmake --build build/asan -j $(JOBS)
+	cd build/asan && ASAN_OPTIONS=detect_leaks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+test-tsan:
+	cmake --preset tsan -G "Unix Makefiles" >/dev/null
+	cmake --build build/tsan -j $(JOBS)
+	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --output-on-failure -j $(JOBS)
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build .run
