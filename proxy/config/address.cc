@@ -42,7 +42,8 @@ std::optional<HostPort> SplitHostPort(std::string_view text, std::string* error)
     return std::nullopt;
   }
   unsigned port = 0;
-  const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [ptr, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc() || ptr != port_text.data() + port_text.size() ||
       port > 65535) {
     *error = "\"" + std::string(text) + "\" has an invalid port \"" + std::string(port_text) +
@@ -145,7 +146,8 @@ std::optional<HttpAddress> ParseHttpAddress(std::string_view text, std::string* 
   } else if (text.starts_with("http://")) {
     rest = text.substr(7);
   } else if (text.find("://") != std::string_view::npos) {
-    *error = "\"" + std::string(text) + "\" must be host:port, http://host:port or https://host:port";
+    *error =
+        "\"" + std::string(text) + "\" must be host:port, http://host:port or https://host:port";
     return std::nullopt;
   }
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);

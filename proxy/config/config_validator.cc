@@ -71,8 +71,9 @@ void ValidateConfig(const Config& c, const Origins& origins,
   }
   check.Pair("cert", c.cert, "key", c.key);
   if (any_tls && c.cacert.empty()) {
-    check.Error("cacert", "is required when an endpoint uses https:// (the CA that signed the "
-                          "members' certificates)");
+    check.Error("cacert",
+                "is required when an endpoint uses https:// (the CA that signed the "
+                "members' certificates)");
   }
   if (!any_tls && (!c.cacert.empty() || !c.cert.empty())) {
     check.Error("endpoints", "--cacert/--cert are set but no endpoint uses https://");
@@ -85,8 +86,9 @@ void ValidateConfig(const Config& c, const Origins& origins,
   check.Readable("key", c.key);
   check.Range("upstream-connections", c.upstream_connections, 1, 64);
   if (c.keepalive_time < std::chrono::seconds(5)) {
-    check.Error("keepalive-time", "must be at least 5s (etcd closes connections that ping more "
-                                  "often)");
+    check.Error("keepalive-time",
+                "must be at least 5s (etcd closes connections that ping more "
+                "often)");
   }
   if (c.keepalive_timeout < std::chrono::milliseconds(100)) {
     check.Error("keepalive-timeout", "must be at least 100ms");
@@ -98,8 +100,9 @@ void ValidateConfig(const Config& c, const Origins& origins,
   // Client listener.
   check.Pair("cert-file", c.cert_file, "key-file", c.key_file);
   if (!c.trusted_ca_file.empty() && c.cert_file.empty()) {
-    check.Error("trusted-ca-file", "needs --cert-file and --key-file (client certificates are "
-                                   "only checked over TLS)");
+    check.Error("trusted-ca-file",
+                "needs --cert-file and --key-file (client certificates are "
+                "only checked over TLS)");
   }
   check.Readable("trusted-ca-file", c.trusted_ca_file);
   check.Readable("cert-file", c.cert_file);
@@ -110,16 +113,18 @@ void ValidateConfig(const Config& c, const Origins& origins,
                                    "plaintext listener (set --insecure-listen to allow it)");
   }
   if (!c.cert_file.empty() && c.trusted_ca_file.empty()) {
-    warnings->push_back("trusted-ca-file is not set: any client that reaches the listener may "
-                        "connect");
+    warnings->push_back(
+        "trusted-ca-file is not set: any client that reaches the listener may "
+        "connect");
   }
   check.Range("max-recv-bytes", c.max_recv_bytes, 1024, (1LL << 31) - 1);
   check.Range("max-send-bytes", c.max_send_bytes, 1024, (1LL << 31) - 1);
 
   // Operations.
   if (!c.metrics_addr.tls && !IsLoopbackHost(c.metrics_addr.host)) {
-    warnings->push_back("metrics-addr: the admin plane listens in plaintext on a non-loopback "
-                        "address");
+    warnings->push_back(
+        "metrics-addr: the admin plane listens in plaintext on a non-loopback "
+        "address");
   }
   if (!c.listen_addr.is_unix && c.listen_addr.port != 0 &&
       c.listen_addr.port == c.metrics_addr.port && c.listen_addr.host == c.metrics_addr.host) {
@@ -131,11 +136,12 @@ void ValidateConfig(const Config& c, const Origins& origins,
   if (c.cert_reload_interval < std::chrono::seconds(1)) {
     check.Error("cert-reload-interval", "must be at least 1s");
   }
-  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
+  static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
                                                 "error", "critical", "off"};
   if (!kLevels.contains(c.log_level)) {
-    check.Error("log-level", "\"" + c.log_level + "\" is not one of trace, debug, info, warn, "
-                                                  "error, critical, off");
+    check.Error("log-level", "\"" + c.log_level +
+                                 "\" is not one of trace, debug, info, warn, "
+                                 "error, critical, off");
   }
   if (c.log_format != "text" && c.log_format != "json") {
     check.Error("log-format", "\"" + c.log_format + "\" is not text or json");

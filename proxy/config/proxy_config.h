@@ -28,7 +28,7 @@ struct Config {
   std::string cert_file;
   std::string key_file;
   bool insecure_listen = false;
-  int64_t max_recv_bytes = 64LL << 20;     // largest request message from a client
+  int64_t max_recv_bytes = 64LL << 20;       // largest request message from a client
   int64_t max_send_bytes = (1LL << 31) - 1;  // largest response message towards a client
 
   // Operations.

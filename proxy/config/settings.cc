@@ -65,30 +65,30 @@ std::vector<Setting> MakeSettings() {
   constexpr std::string_view kClient = "Client listener";
   constexpr std::string_view kOps = "Operations";
 
-  s.push_back(Setting{
-      "endpoints", kUp, "URLS",
-      "etcd members, comma-separated: https://etcd-1:2379,https://etcd-2:2379. In YAML a "
-      "list or a comma-separated string.",
-      false, true,
-      [](Config& c, std::string_view v) {
-        c.endpoints.clear();
-        std::string errors;
-        for (const std::string& item : SplitList(v)) {
-          std::string error;
-          auto url = ParseMemberUrl(item, &error);
-          if (url) {
-            c.endpoints.push_back(*url);
-          } else {
-            errors += (errors.empty() ? "" : "; ") + error;
-          }
-        }
-        return errors;
-      },
-      [](const Config& c) {
-        std::string out;
-        for (const auto& e : c.endpoints) out += (out.empty() ? "" : ",") + e.url;
-        return out;
-      }});
+  s.push_back(
+      Setting{"endpoints", kUp, "URLS",
+              "etcd members, comma-separated: https://etcd-1:2379,https://etcd-2:2379. In YAML a "
+              "list or a comma-separated string.",
+              false, true,
+              [](Config& c, std::string_view v) {
+                c.endpoints.clear();
+                std::string errors;
+                for (const std::string& item : SplitList(v)) {
+                  std::string error;
+                  auto url = ParseMemberUrl(item, &error);
+                  if (url) {
+                    c.endpoints.push_back(*url);
+                  } else {
+                    errors += (errors.empty() ? "" : "; ") + error;
+                  }
+                }
+                return errors;
+              },
+              [](const Config& c) {
+                std::string out;
+                for (const auto& e : c.endpoints) out += (out.empty() ? "" : ",") + e.url;
+                return out;
+              }});
   s.push_back(StringSetting("cacert", kUp, "FILE", &Config::cacert,
                             "CA bundle that verifies the members' certificates."));
   s.push_back(StringSetting("cert", kUp, "FILE", &Config::cert,
@@ -127,8 +127,8 @@ std::vector<Setting> MakeSettings() {
       "CA bundle for client certificates; when set, every client must present one it signed."));
   s.push_back(StringSetting("cert-file", kClient, "FILE", &Config::cert_file,
                             "Server certificate of the client listener (enables TLS)."));
-  s.push_back(StringSetting("key-file", kClient, "FILE", &Config::key_file,
-                            "Private key of --cert-file."));
+  s.push_back(
+      StringSetting("key-file", kClient, "FILE", &Config::key_file, "Private key of --cert-file."));
   s.push_back(Setting{"insecure-listen", kClient, "",
                       "Allow a plaintext client listener on a non-loopback address.", true, false,
                       [](Config& c, std::string_view v) {

@@ -1,7 +1,7 @@
 #include "proxy/config/value_parsers.h"
 
-#include <charconv>
 #include <cctype>
+#include <charconv>
 
 namespace ehp {
 namespace {

@@ -15,7 +15,8 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    const std::string escaped = JsonEscape(std::string_view(msg.payload.data(), msg.payload.size()));
+    const std::string escaped =
+        JsonEscape(std::string_view(msg.payload.data(), msg.payload.size()));
     dest.append(escaped.data(), escaped.data() + escaped.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
@@ -69,8 +70,8 @@ std::string JsonEscape(std::string_view text) {
 
 void SetUpLogging(const std::string& level, const std::string& format) {
   // Logs go to stderr: stdout stays free for --help and --version, and journald takes stderr.
-  auto logger = std::make_shared<spdlog::logger>(
-      "etcd-health-proxy", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("etcd-health-proxy",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (format == "json") {
     formatter->add_flag<JsonMessageFlag>('*').set_pattern(

@@ -23,8 +23,8 @@ void CopyAll(const Map& map, Add add) {
 bool IsRelayableKey(std::string_view key) {
   if (key.empty()) return false;
   for (const char c : key) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                    c == '.';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!ok) return false;  // also rejects ':' pseudo-headers and uppercase
   }
   if (key.starts_with("grpc-")) return false;

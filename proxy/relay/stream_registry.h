@@ -29,7 +29,7 @@ class StreamRegistry {
  private:
   mutable std::mutex mu_;
   std::unordered_set<AbortableStream*> streams_;  // guarded by mu_
-  bool closing_ = false;                           // guarded by mu_
+  bool closing_ = false;                          // guarded by mu_
 };
 
 }  // namespace ehp

@@ -35,9 +35,9 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
   grpc::ByteBuffer response_;
 
   std::mutex mu_;
-  std::unique_ptr<grpc::ClientContext> call_;  // guarded by mu_; the current attempt
-  std::vector<std::shared_ptr<Member>> tried_;   // members tried so far, in order
-  bool cancelled_ = false;                       // guarded by mu_
+  std::unique_ptr<grpc::ClientContext> call_;   // guarded by mu_; the current attempt
+  std::vector<std::shared_ptr<Member>> tried_;  // members tried so far, in order
+  bool cancelled_ = false;                      // guarded by mu_
 };
 
 }  // namespace ehp

@@ -11,12 +11,11 @@ std::shared_ptr<grpc::ServerCredentials> MakeListenerCredentials(const Config& c
   const unsigned refresh = static_cast<unsigned>(
       std::chrono::duration_cast<std::chrono::seconds>(config.cert_reload_interval).count());
   const bool verify_clients = !config.trusted_ca_file.empty();
-  auto provider =
-      verify_clients
-          ? std::make_shared<gx::FileWatcherCertificateProvider>(
-                config.key_file, config.cert_file, config.trusted_ca_file, refresh)
-          : std::make_shared<gx::FileWatcherCertificateProvider>(config.key_file,
-                                                                 config.cert_file, refresh);
+  auto provider = verify_clients
+                      ? std::make_shared<gx::FileWatcherCertificateProvider>(
+                            config.key_file, config.cert_file, config.trusted_ca_file, refresh)
+                      : std::make_shared<gx::FileWatcherCertificateProvider>(
+                            config.key_file, config.cert_file, refresh);
   gx::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
   if (verify_clients) {

@@ -37,9 +37,8 @@ bool ProxyServer::Start(std::string* error) {
     server_.reset();
     return false;
   }
-  spdlog::info("listening on {} ({}), relaying to {} member(s), {} connection(s) each",
-               Address(),
-               config_.cert_file.empty()          ? "plaintext"
+  spdlog::info("listening on {} ({}), relaying to {} member(s), {} connection(s) each", Address(),
+               config_.cert_file.empty()         ? "plaintext"
                : config_.trusted_ca_file.empty() ? "TLS"
                                                  : "mutual TLS",
                config_.endpoints.size(), config_.upstream_connections);
@@ -59,8 +58,8 @@ void ProxyServer::Shutdown() {
   const size_t streams = streams_.size();
   spdlog::info("shutting down: ending {} stream(s), up to {} ms for unary calls", streams,
                config_.shutdown_grace.count());
-  streams_.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                 "etcd-health-proxy is shutting down"));
+  streams_.CloseAll(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcd-health-proxy is shutting down"));
   server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
   server_->Wait();
   spdlog::info("shut down");

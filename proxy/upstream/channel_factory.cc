@@ -17,7 +17,7 @@ ChannelFactory::ChannelFactory(const Config& config) : config_(config) {
   gx::TlsChannelCredentialsOptions options;
   if (!config_.cert.empty()) {
     provider = std::make_shared<gx::FileWatcherCertificateProvider>(config_.key, config_.cert,
-                                                                   config_.cacert, refresh);
+                                                                    config_.cacert, refresh);
     options.set_certificate_provider(provider);
     options.watch_identity_key_cert_pairs();
   } else {
@@ -48,8 +48,7 @@ std::shared_ptr<grpc::Channel> ChannelFactory::Create(const MemberUrl& member, i
   // Retries are the proxy's decision (it knows which etcd calls are safe to resend).
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   args.SetString(GRPC_ARG_PRIMARY_USER_AGENT_STRING, "etcd-health-proxy");
-  auto credentials =
-      member.tls ? tls_credentials_ : grpc::InsecureChannelCredentials();
+  auto credentials = member.tls ? tls_credentials_ : grpc::InsecureChannelCredentials();
   return grpc::CreateCustomChannel(member.Authority(), credentials, args);
 }
 

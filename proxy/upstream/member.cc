@@ -5,7 +5,8 @@ namespace ehp {
 Member::Member(std::string name, MemberUrl url,
                std::vector<std::shared_ptr<grpc::Channel>> channels)
     : name_(std::move(name)), url_(std::move(url)), channels_(std::move(channels)) {
-  for (const auto& channel : channels_) stubs_.push_back(std::make_unique<grpc::GenericStub>(channel));
+  for (const auto& channel : channels_)
+    stubs_.push_back(std::make_unique<grpc::GenericStub>(channel));
 }
 
 grpc::GenericStub& Member::NextStub() {

@@ -8,8 +8,8 @@
 namespace ehp {
 
 struct PickCandidate {
-  bool excluded = false;   // already tried by this call
-  bool reachable = true;   // has a connection that is not failing
+  bool excluded = false;  // already tried by this call
+  bool reachable = true;  // has a connection that is not failing
 };
 
 // Round-robin from `cursor`: the next reachable, not excluded candidate. When no candidate is

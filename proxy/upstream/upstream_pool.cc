@@ -35,8 +35,8 @@ std::shared_ptr<Member> UpstreamPool::Pick(std::span<const Member* const> tried)
     candidates[i].excluded = std::find(tried.begin(), tried.end(), m) != tried.end();
     candidates[i].reachable = !candidates[i].excluded && m->Reachable();
   }
-  const auto index = PickRoundRobin(std::span(candidates, count),
-                                    cursor_.fetch_add(1, std::memory_order_relaxed));
+  const auto index =
+      PickRoundRobin(std::span(candidates, count), cursor_.fetch_add(1, std::memory_order_relaxed));
   return index ? set->members[*index] : nullptr;
 }
 

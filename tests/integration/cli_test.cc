@@ -38,8 +38,8 @@ TEST_F(CliTest, VersionAndHelp) {
 
 // Scenario: every bad flag is reported in one run, each naming the flag; exit code 2.
 TEST_F(CliTest, BadFlagsExitTwoAndNameEachFlag) {
-  const CommandResult r = Proxy({"--endpoints=ftp://a:1", "--log-format=xml", "--nope",
-                                 "--listen-addr=0.0.0.0:2379"});
+  const CommandResult r =
+      Proxy({"--endpoints=ftp://a:1", "--log-format=xml", "--nope", "--listen-addr=0.0.0.0:2379"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("--endpoints: \"ftp://a:1\" must start with http:// or https://"),
             std::string::npos)
@@ -71,9 +71,8 @@ TEST_F(CliTest, BadConfigNamesKeyLineAndColumn) {
             std::string::npos);
   EXPECT_NE(r.output.find(file + ":6:1: typo-key: unknown key"), std::string::npos);
 
-  const CommandResult overridden =
-      Proxy({"--config=" + file, "--upstream-connections=3", "--shutdown-grace=1s",
-             "--endpoints=http://127.0.0.1:1"});
+  const CommandResult overridden = Proxy({"--config=" + file, "--upstream-connections=3",
+                                          "--shutdown-grace=1s", "--endpoints=http://127.0.0.1:1"});
   EXPECT_EQ(overridden.exit_code, 2);  // typo-key remains
   EXPECT_EQ(overridden.output.find("upstream-connections"), std::string::npos) << overridden.output;
   EXPECT_NE(overridden.output.find("typo-key: unknown key"), std::string::npos);
@@ -84,8 +83,8 @@ TEST_F(CliTest, SigtermExitsZero) {
   Process p({EHP_BINARY, "--endpoints=http://127.0.0.1:" + std::to_string(FreePort()),
              "--listen-addr=127.0.0.1:" + std::to_string(FreePort())},
             dir_ + "/proxy.log");
-  for (int i = 0; i < 200 && ReadFile(dir_ + "/proxy.log").find("listening on") == std::string::npos;
-       ++i) {
+  for (int i = 0;
+       i < 200 && ReadFile(dir_ + "/proxy.log").find("listening on") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   p.Signal(SIGTERM);
@@ -102,8 +101,8 @@ TEST_F(CliTest, PortInUseFails) {
   Process first({EHP_BINARY, "--endpoints=http://127.0.0.1:1",
                  "--listen-addr=127.0.0.1:" + std::to_string(port)},
                 dir_ + "/first.log");
-  for (int i = 0; i < 200 && ReadFile(dir_ + "/first.log").find("listening on") == std::string::npos;
-       ++i) {
+  for (int i = 0;
+       i < 200 && ReadFile(dir_ + "/first.log").find("listening on") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   const CommandResult second =

@@ -18,8 +18,8 @@ class EtcdctlTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new std::string(MakeTempDir("ehp-etcdctl"));
     certs_ = new Certs(GenerateCerts(*dir_ + "/certs"));
-    cluster_ = new EtcdCluster(*dir_, *certs_,
-                               {.extra_flags = {"--experimental-watch-progress-notify-interval=1s"}});
+    cluster_ = new EtcdCluster(
+        *dir_, *certs_, {.extra_flags = {"--experimental-watch-progress-notify-interval=1s"}});
     ASSERT_TRUE(cluster_->Start()) << "etcd cluster did not start; logs in " << *dir_;
     proxy_ = new ProxyProcess(*dir_, cluster_->Endpoints(), *certs_);
     ASSERT_TRUE(proxy_->process().running()) << proxy_->log();
@@ -126,8 +126,7 @@ TEST_F(EtcdctlTest, Watch) {
   };
   const CommandResult via = watch(proxy_->url());
   const CommandResult direct = watch(cluster_->ClientUrl(0));
-  EXPECT_NE(via.output.find("PUT\nwatch/a\n1\nPUT\nwatch/b\n2\n"), std::string::npos)
-      << via.output;
+  EXPECT_NE(via.output.find("PUT\nwatch/a\n1\nPUT\nwatch/b\n2\n"), std::string::npos) << via.output;
   EXPECT_EQ(via.output, direct.output);
 }
 
@@ -135,7 +134,8 @@ TEST_F(EtcdctlTest, Watch) {
 TEST_F(EtcdctlTest, Leases) {
   const std::string granted = Via({"lease", "grant", "100"}).output;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(granted, m, std::regex("lease ([0-9a-f]+) granted with TTL\\(100s\\)")))
+  ASSERT_TRUE(
+      std::regex_search(granted, m, std::regex("lease ([0-9a-f]+) granted with TTL\\(100s\\)")))
       << granted;
   const std::string id = m[1];
   ASSERT_EQ(Via({"put", "leased", "x", "--lease=" + id}).output, "OK\n");

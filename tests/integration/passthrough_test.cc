@@ -44,15 +44,17 @@ class EchoBackend final : public grpc::CallbackGenericService {
         ctx_->AddInitialMetadata("echo-" + Str(k), Str(v));
         if (Str(k) == "want-code") code = Str(v);
       }
-      const auto left = std::chrono::duration_cast<milliseconds>(
-          ctx_->deadline() - std::chrono::system_clock::now());
+      const auto left = std::chrono::duration_cast<milliseconds>(ctx_->deadline() -
+                                                                 std::chrono::system_clock::now());
       ctx_->AddTrailingMetadata("deadline-left-ms", std::to_string(left.count()));
       ctx_->AddTrailingMetadata("trailer-bin", std::string("\x00\x01\xff", 3));
       if (code == "0") {
         StartWriteAndFinish(&req_, grpc::WriteOptions(), grpc::Status::OK);
       } else {
         Finish(grpc::Status(static_cast<grpc::StatusCode>(std::stoi(code)), "scripted failure",
-                            std::string("\x08\x2a\x00" "details", 10)));
+                            std::string("\x08\x2a\x00"
+                                        "details",
+                                        10)));
       }
     }
     void OnDone() override { delete this; }
@@ -153,7 +155,9 @@ TEST_F(PassthroughTest, StatusWithDetails) {
   const grpc::Status s = Call(&ctx);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(s.error_message(), "scripted failure");
-  EXPECT_EQ(s.error_details(), std::string("\x08\x2a\x00" "details", 10));
+  EXPECT_EQ(s.error_details(), std::string("\x08\x2a\x00"
+                                           "details",
+                                           10));
 }
 
 // Scenario: the client's deadline reaches the member.

@@ -40,9 +40,10 @@ class RelayTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new std::string(MakeTempDir("ehp-relay"));
     certs_ = new Certs(GenerateCerts(*dir_ + "/certs"));
-    cluster_ = new EtcdCluster(*dir_, *certs_,
-                               {.extra_flags = {"--max-request-bytes=10485760",
-                                                "--experimental-watch-progress-notify-interval=1s"}});
+    cluster_ =
+        new EtcdCluster(*dir_, *certs_,
+                        {.extra_flags = {"--max-request-bytes=10485760",
+                                         "--experimental-watch-progress-notify-interval=1s"}});
     ASSERT_TRUE(cluster_->Start()) << "etcd cluster did not start; logs in " << *dir_;
     proxy_ = StartProxy(ProxyConfig(cluster_->Endpoints(), *certs_)).release();
   }
@@ -70,7 +71,8 @@ class RelayTest : public ::testing::Test {
     auto c2 = Ctx();
     const grpc::Status s1 = ((*via_stub).*method)(c1.get(), req, &via_resp);
     const grpc::Status s2 = ((*direct_stub).*method)(c2.get(), req, &direct_resp);
-    EXPECT_EQ(s1.error_code(), s2.error_code()) << s1.error_message() << " vs " << s2.error_message();
+    EXPECT_EQ(s1.error_code(), s2.error_code())
+        << s1.error_message() << " vs " << s2.error_message();
     EXPECT_EQ(s1.error_message(), s2.error_message());
     *status = s1;
     return {via_resp, direct_resp};
@@ -112,24 +114,24 @@ TEST_F(RelayTest, RangeVariantsMatchDirect) {
   grpc::Status s;
   etcdserverpb::RangeRequest req;
   req.set_key("kv/a");
-  auto [a, b] = Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(&KV::Stub::Range,
-                                                                              req, &s);
+  auto [a, b] =
+      Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(&KV::Stub::Range, req, &s);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(a.kvs_size(), 1);
   EXPECT_EQ(a.kvs(0).value(), "4");
   ExpectSameBody(a, b);
 
   req.set_serializable(true);
-  std::tie(a, b) = Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
-      &KV::Stub::Range, req, &s);
+  std::tie(a, b) =
+      Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(&KV::Stub::Range, req, &s);
   ExpectSameBody(a, b);
 
   req.set_serializable(false);
   req.set_key("kv/");
   req.set_range_end("kv0");  // prefix kv/
   req.set_limit(2);
-  std::tie(a, b) = Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
-      &KV::Stub::Range, req, &s);
+  std::tie(a, b) =
+      Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(&KV::Stub::Range, req, &s);
   EXPECT_EQ(a.kvs_size(), 2);
   EXPECT_TRUE(a.more());
   EXPECT_EQ(a.count(), 3);
@@ -137,8 +139,8 @@ TEST_F(RelayTest, RangeVariantsMatchDirect) {
 
   req.set_limit(0);
   req.set_revision(first);
-  std::tie(a, b) = Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
-      &KV::Stub::Range, req, &s);
+  std::tie(a, b) =
+      Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(&KV::Stub::Range, req, &s);
   ASSERT_EQ(a.kvs_size(), 1);
   EXPECT_EQ(a.kvs(0).value(), "1");
   ExpectSameBody(a, b);
@@ -195,8 +197,8 @@ TEST_F(RelayTest, ErrorsMatchDirect) {
                     ++done;
                     cv.notify_all();
                   });
-    direct.UnaryCall(c2.get(), "/etcdserverpb.KV/NoSuchMethod", grpc::StubOptions(), &req,
-                     &resp2, [&](grpc::Status st) {
+    direct.UnaryCall(c2.get(), "/etcdserverpb.KV/NoSuchMethod", grpc::StubOptions(), &req, &resp2,
+                     [&](grpc::Status st) {
                        std::lock_guard l(mu);
                        s2 = st;
                        ++done;
@@ -294,8 +296,8 @@ TEST_F(RelayTest, WatchMatchesDirectAndGetsProgress) {
   ASSERT_EQ(via_events.size(), 3u);
   ASSERT_EQ(direct_events.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(via_events[i],
-                                                                   direct_events[i]));
+    EXPECT_TRUE(
+        google::protobuf::util::MessageDifferencer::Equals(via_events[i], direct_events[i]));
   }
   const auto [_3, notifications] = collect(via_, true);
   EXPECT_GE(notifications, 1);
@@ -357,9 +359,9 @@ TEST_F(RelayTest, LeaseLifecycle) {
 TEST_F(RelayTest, ClusterAndMaintenance) {
   grpc::Status s;
   etcdserverpb::MemberListRequest req;
-  auto [a, b] = Both<etcdserverpb::Cluster, etcdserverpb::MemberListRequest,
-                     etcdserverpb::MemberListResponse>(&etcdserverpb::Cluster::Stub::MemberList,
-                                                       req, &s);
+  auto [a, b] =
+      Both<etcdserverpb::Cluster, etcdserverpb::MemberListRequest,
+           etcdserverpb::MemberListResponse>(&etcdserverpb::Cluster::Stub::MemberList, req, &s);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(a.members_size(), 3);
   ExpectSameBody(a, b);
@@ -392,8 +394,8 @@ TEST_F(RelayTest, LargeValuesAndResponses) {
   grpc::Status s;
   etcdserverpb::RangeRequest req;
   req.set_key("big/one");
-  auto [a, b] = Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
-      &KV::Stub::Range, req, &s);
+  auto [a, b] =
+      Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(&KV::Stub::Range, req, &s);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(a.kvs_size(), 1);
   EXPECT_EQ(a.kvs(0).value(), big);
@@ -402,8 +404,8 @@ TEST_F(RelayTest, LargeValuesAndResponses) {
   for (int i = 0; i < 7; ++i) Put("huge/" + std::to_string(i), chunk);
   req.set_key("huge/");
   req.set_range_end("huge0");
-  std::tie(a, b) = Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
-      &KV::Stub::Range, req, &s);
+  std::tie(a, b) =
+      Both<KV, etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(&KV::Stub::Range, req, &s);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_GT(a.ByteSizeLong(), 64u * 1024 * 1024);
   ExpectSameBody(a, b);
@@ -412,9 +414,8 @@ TEST_F(RelayTest, LargeValuesAndResponses) {
 // Scenario: a member that is down (connection refused) never fails a call: the call goes to
 // another member.
 TEST_F(RelayTest, DeadMemberIsSkipped) {
-  Config config = ProxyConfig(cluster_->Endpoints() + ",https://127.0.0.1:" +
-                                  std::to_string(FreePort()),
-                              *certs_);
+  Config config = ProxyConfig(
+      cluster_->Endpoints() + ",https://127.0.0.1:" + std::to_string(FreePort()), *certs_);
   auto proxy = StartProxy(config);
   auto kv = KV::NewStub(ProxyChannel(*proxy, *certs_));
   int ok = 0;

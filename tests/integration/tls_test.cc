@@ -53,9 +53,9 @@ EtcdCluster* TlsTest::cluster_ = nullptr;
 TEST_F(TlsTest, ClientCertificatesAreRequiredAndVerified) {
   auto proxy = StartProxy(ProxyConfig(cluster_->Endpoints(), *certs_));
   const auto none = MakeChannel(proxy->Address(), ClientCredentials(certs_->ca(), "", ""));
-  const auto foreign = MakeChannel(
-      proxy->Address(), ClientCredentials(certs_->ca(), certs_->Path("other-client.pem"),
-                                          certs_->Path("other-client-key.pem")));
+  const auto foreign = MakeChannel(proxy->Address(),
+                                   ClientCredentials(certs_->ca(), certs_->Path("other-client.pem"),
+                                                     certs_->Path("other-client-key.pem")));
   const auto good = ProxyChannel(*proxy, *certs_);
   EXPECT_EQ(Range(none).error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(Range(foreign).error_code(), grpc::StatusCode::UNAVAILABLE);
@@ -68,7 +68,8 @@ TEST_F(TlsTest, ClientCertificatesAreRequiredAndVerified) {
 TEST_F(TlsTest, MemberCertificateNameIsChecked) {
   const std::string sub = *dir_ + "/wrong";
   std::filesystem::create_directories(sub);
-  EtcdCluster wrong(sub, *certs_, {.members = 1, .server_cert_name = "wrong-host", .extra_flags = {}});
+  EtcdCluster wrong(sub, *certs_,
+                    {.members = 1, .server_cert_name = "wrong-host", .extra_flags = {}});
   wrong.StartMember(0);
   // Wait until the member listens (its certificate is for 127.0.0.2, so TLS checks are off
   // here: only readiness is probed).

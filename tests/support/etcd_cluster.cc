@@ -8,7 +8,8 @@
 namespace ehp::testing {
 
 Certs GenerateCerts(const std::string& dir) {
-  const CommandResult r = RunCommand({std::string(EHP_SOURCE_DIR) + "/tests/scripts/gen-certs.sh", dir});
+  const CommandResult r =
+      RunCommand({std::string(EHP_SOURCE_DIR) + "/tests/scripts/gen-certs.sh", dir});
   if (r.exit_code != 0) throw std::runtime_error("gen-certs.sh failed: " + r.output);
   return Certs{dir};
 }
@@ -59,24 +60,50 @@ std::string EtcdCluster::Endpoints() const {
 std::vector<std::string> EtcdCluster::MemberArgs(int i) const {
   std::string cluster;
   for (const auto& m : members_) {
-    cluster += (cluster.empty() ? "" : ",") + m.name +
-               "=https://127.0.0.1:" + std::to_string(m.peer_port);
+    cluster +=
+        (cluster.empty() ? "" : ",") + m.name + "=https://127.0.0.1:" + std::to_string(m.peer_port);
   }
   const auto& m = members_[i];
   const std::string peer = "https://127.0.0.1:" + std::to_string(m.peer_port);
   const std::string cert = certs_.Path(options_.server_cert_name + ".pem");
   const std::string key = certs_.Path(options_.server_cert_name + "-key.pem");
-  std::vector<std::string> args = {
-      "etcd", "--name", m.name, "--data-dir", dir_ + "/" + m.name + ".etcd",
-      "--listen-client-urls", ClientUrl(i), "--advertise-client-urls", ClientUrl(i),
-      "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-      "--initial-cluster", cluster, "--initial-cluster-state", "new",
-      "--initial-cluster-token", "ehp-test",
-      "--cert-file", cert, "--key-file", key, "--trusted-ca-file", certs_.ca(),
-      "--client-cert-auth",
-      "--peer-cert-file", certs_.server(), "--peer-key-file", certs_.server_key(),
-      "--peer-trusted-ca-file", certs_.ca(), "--peer-client-cert-auth",
-      "--logger", "zap", "--log-level", "warn"};
+  std::vector<std::string> args = {"etcd",
+                                   "--name",
+                                   m.name,
+                                   "--data-dir",
+                                   dir_ + "/" + m.name + ".etcd",
+                                   "--listen-client-urls",
+                                   ClientUrl(i),
+                                   "--advertise-client-urls",
+                                   ClientUrl(i),
+                                   "--listen-peer-urls",
+                                   peer,
+                                   "--initial-advertise-peer-urls",
+                                   peer,
+                                   "--initial-cluster",
+                                   cluster,
+                                   "--initial-cluster-state",
+                                   "new",
+                                   "--initial-cluster-token",
+                                   "ehp-test",
+                                   "--cert-file",
+                                   cert,
+                                   "--key-file",
+                                   key,
+                                   "--trusted-ca-file",
+                                   certs_.ca(),
+                                   "--client-cert-auth",
+                                   "--peer-cert-file",
+                                   certs_.server(),
+                                   "--peer-key-file",
+                                   certs_.server_key(),
+                                   "--peer-trusted-ca-file",
+                                   certs_.ca(),
+                                   "--peer-client-cert-auth",
+                                   "--logger",
+                                   "zap",
+                                   "--log-level",
+                                   "warn"};
   args.insert(args.end(), options_.extra_flags.begin(), options_.extra_flags.end());
   return args;
 }
@@ -113,7 +140,7 @@ std::shared_ptr<grpc::Channel> EtcdCluster::Channel(int i) const {
 std::string EtcdCluster::Metrics(int i) const {
   const CommandResult r =
       RunCommand({"curl", "-s", "--cacert", certs_.ca(), "--cert", certs_.client(), "--key",
-           certs_.client_key(), ClientUrl(i) + "/metrics"});
+                  certs_.client_key(), ClientUrl(i) + "/metrics"});
   return r.output;
 }
 

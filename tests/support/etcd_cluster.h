@@ -50,9 +50,9 @@ class EtcdCluster {
   bool Start(std::chrono::seconds timeout = std::chrono::seconds(30));
 
   int size() const { return static_cast<int>(members_.size()); }
-  std::string ClientUrl(int i) const;      // https://127.0.0.1:port
-  std::string ClientTarget(int i) const;   // 127.0.0.1:port
-  std::string Endpoints() const;           // comma-separated client URLs
+  std::string ClientUrl(int i) const;                   // https://127.0.0.1:port
+  std::string ClientTarget(int i) const;                // 127.0.0.1:port
+  std::string Endpoints() const;                        // comma-separated client URLs
   std::shared_ptr<grpc::Channel> Channel(int i) const;  // a direct mTLS channel to member i
   // Member i's /metrics text (over mTLS).
   std::string Metrics(int i) const;

@@ -43,8 +43,8 @@ Process::Process(const std::vector<std::string>& argv, const std::string& log_pa
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   // Children start with default signal handling and an empty mask.
   posix_spawnattr_t attr;
@@ -117,7 +117,7 @@ int Process::Stop(std::chrono::milliseconds grace) {
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_text,
-                  std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout) {
   int in_pipe[2], out_pipe[2];
   if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0) throw std::runtime_error("pipe");
   posix_spawn_file_actions_t actions;

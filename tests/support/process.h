@@ -38,7 +38,7 @@ struct CommandResult {
   std::string output;
 };
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_text = "",
-                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();

@@ -4,8 +4,8 @@
 
 namespace ehp::testing {
 
-ProxyProcess::ProxyProcess(const std::string& dir, const std::string& endpoints,
-                           const Certs& certs, const std::vector<std::string>& extra)
+ProxyProcess::ProxyProcess(const std::string& dir, const std::string& endpoints, const Certs& certs,
+                           const std::vector<std::string>& extra)
     : port_(FreePort()), log_path_(dir + "/proxy-" + std::to_string(port_) + ".log") {
   std::vector<std::string> argv = {EHP_BINARY,
                                    "--endpoints=" + endpoints,
@@ -26,8 +26,11 @@ ProxyProcess::ProxyProcess(const std::string& dir, const std::string& endpoints,
 
 CommandResult Etcdctl(const std::string& endpoint, const Certs& certs,
                       const std::vector<std::string>& args, const std::string& stdin_text) {
-  std::vector<std::string> argv = {"etcdctl", "--endpoints=" + endpoint, "--cacert=" + certs.ca(),
-                                   "--cert=" + certs.client(), "--key=" + certs.client_key(),
+  std::vector<std::string> argv = {"etcdctl",
+                                   "--endpoints=" + endpoint,
+                                   "--cacert=" + certs.ca(),
+                                   "--cert=" + certs.client(),
+                                   "--key=" + certs.client_key(),
                                    "--command-timeout=10s"};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, stdin_text);

@@ -44,9 +44,9 @@ TEST_F(ConfigLoaderTest, DefaultsAreValid) {
 
 // Scenario: both "--flag=value" and "--flag value" forms, and bare boolean flags.
 TEST_F(ConfigLoaderTest, FlagForms) {
-  const LoadResult r = LoadConfig({"--endpoints", "http://127.0.0.1:1,http://127.0.0.1:2",
-                                   "--upstream-connections", "4", "--insecure-listen",
-                                   "--listen-addr=unix:///tmp/ehp.sock"});
+  const LoadResult r =
+      LoadConfig({"--endpoints", "http://127.0.0.1:1,http://127.0.0.1:2", "--upstream-connections",
+                  "4", "--insecure-listen", "--listen-addr=unix:///tmp/ehp.sock"});
   ASSERT_TRUE(r.ok()) << Errors(r);
   EXPECT_EQ(r.config.endpoints.size(), 2u);
   EXPECT_EQ(r.config.upstream_connections, 4);
@@ -75,8 +75,8 @@ TEST_F(ConfigLoaderTest, EndpointsRequiredUniqueAndWellFormed) {
   EXPECT_TRUE(HasError(LoadConfig({}), "--endpoints: at least one etcd member URL is required"));
   EXPECT_TRUE(HasError(LoadConfig({"--endpoints=http://127.0.0.1:1,http://127.0.0.1:1"}),
                        "is listed twice"));
-  EXPECT_TRUE(HasError(LoadConfig({"--endpoints=127.0.0.1:2379"}),
-                       "must start with http:// or https://"));
+  EXPECT_TRUE(
+      HasError(LoadConfig({"--endpoints=127.0.0.1:2379"}), "must start with http:// or https://"));
   EXPECT_TRUE(HasError(LoadConfig({"--endpoints=http://127.0.0.1"}), "has no port"));
   EXPECT_TRUE(HasError(LoadConfig({"--endpoints=http://127.0.0.1:0"}), "needs a port between"));
   EXPECT_TRUE(HasError(LoadConfig({"--endpoints=http://127.0.0.1:1/v3"}), "must not have a path"));
@@ -101,13 +101,13 @@ TEST_F(ConfigLoaderTest, UpstreamTlsRules) {
 }
 
 TEST_F(ConfigLoaderTest, ListenerRules) {
-  EXPECT_TRUE(HasError(LoadConfig(Base({"--listen-addr=0.0.0.0:2379"})),
-                       "refusing a plaintext listener"));
+  EXPECT_TRUE(
+      HasError(LoadConfig(Base({"--listen-addr=0.0.0.0:2379"})), "refusing a plaintext listener"));
   EXPECT_TRUE(LoadConfig(Base({"--listen-addr=0.0.0.0:2379", "--insecure-listen"})).ok());
   EXPECT_TRUE(LoadConfig(Base({"--listen-addr=[::1]:2379"})).ok());
   EXPECT_TRUE(HasError(LoadConfig(Base({"--listen-addr=::1:2379"})), "in brackets"));
-  EXPECT_TRUE(HasError(LoadConfig(Base({"--listen-addr=unix://relative.sock"})),
-                       "needs an absolute path"));
+  EXPECT_TRUE(
+      HasError(LoadConfig(Base({"--listen-addr=unix://relative.sock"})), "needs an absolute path"));
   EXPECT_TRUE(HasError(LoadConfig(Base({"--listen-addr=http://127.0.0.1:1"})),
                        "must be host:port or unix:///path"));
   EXPECT_TRUE(HasError(LoadConfig(Base({"--trusted-ca-file=/etc/hostname"})),
@@ -132,9 +132,9 @@ TEST_F(ConfigLoaderTest, OperationsRules) {
   EXPECT_TRUE(HasError(LoadConfig(Base({"--metrics-addr=ftp://x:1"})), "--metrics-addr:"));
   EXPECT_TRUE(LoadConfig(Base({"--metrics-addr=127.0.0.1:9000"})).ok());
   EXPECT_TRUE(LoadConfig(Base({"--metrics-addr=http://127.0.0.1:9000"})).ok());
-  EXPECT_TRUE(HasError(LoadConfig(Base({"--listen-addr=127.0.0.1:9000",
-                                        "--metrics-addr=127.0.0.1:9000"})),
-                       "same address as --listen-addr"));
+  EXPECT_TRUE(
+      HasError(LoadConfig(Base({"--listen-addr=127.0.0.1:9000", "--metrics-addr=127.0.0.1:9000"})),
+               "same address as --listen-addr"));
   EXPECT_TRUE(HasError(LoadConfig(Base({"--shutdown-grace=2h"})), "between 0s and 1h"));
   EXPECT_TRUE(HasError(LoadConfig(Base({"--cert-reload-interval=100ms"})), "at least 1s"));
   EXPECT_TRUE(HasError(LoadConfig(Base({"--log-level=loud"})), "is not one of"));

@@ -31,7 +31,8 @@ TEST(SnapshotCellTest, CellsAreIndependent) {
     EXPECT_EQ(*b.Get(), 20);
   }
   std::vector<std::unique_ptr<SnapshotCell<int>>> many;
-  for (int i = 0; i < 8; ++i) many.push_back(std::make_unique<SnapshotCell<int>>(std::make_shared<const int>(i)));
+  for (int i = 0; i < 8; ++i)
+    many.push_back(std::make_unique<SnapshotCell<int>>(std::make_shared<const int>(i)));
   for (int i = 0; i < 8; ++i) EXPECT_EQ(*many[i]->Get(), i);
   EXPECT_EQ(*a.Get(), 10);
 }
