@@ -1,0 +1,63 @@
+// One member's health over time: turns round verdicts into evictions and readmissions, with
+// hysteresis and a growing hold-out for members that flap. Pure: time is passed in.
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+#include "proxy/health/health_policy.h"
+#include "proxy/health/round_evaluator.h"
+#include "proxy/health/unhealthy_reason.h"
+
+namespace ehp {
+
+enum class HealthState {
+  kHealthy,    // takes calls
+  kEvicted,    // takes no calls
+  kProbation,  // good again; takes no calls until readmit-rounds good rounds in a row
+};
+
+enum class HealthTransition {
+  kUnchanged,      // same state, nothing building up
+  kChanged,        // the state changed with this observation
+  kChangePending,  // same state, but a threshold is being approached
+};
+
+std::string_view ToString(HealthState state);
+
+class MemberHealth {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+
+  MemberHealth(const HealthPolicy& policy, TimePoint now) : policy_(policy), since_(now) {}
+
+  HealthTransition Observe(const MemberVerdict& verdict, TimePoint now);
+
+  HealthState state() const { return state_; }
+  bool usable() const { return state_ == HealthState::kHealthy; }
+  bool read_only() const { return read_only_; }
+  // Why the member is not healthy (kNone when healthy).
+  UnhealthyReason reason() const { return reason_; }
+  TimePoint since() const { return since_; }
+  // Readmission does not start before this (flapping members are held out longer each time).
+  TimePoint hold_until() const { return hold_until_; }
+  int flaps() const { return flaps_; }
+
+ private:
+  HealthTransition Evict(UnhealthyReason reason, TimePoint now);
+
+  const HealthPolicy policy_;
+  HealthState state_ = HealthState::kHealthy;
+  UnhealthyReason reason_ = UnhealthyReason::kNone;
+  TimePoint since_;
+  TimePoint hold_until_{};
+  TimePoint readmitted_at_{};
+  bool ever_readmitted_ = false;
+  bool read_only_ = false;
+  int failures_ = 0;  // consecutive kFailure rounds
+  int suspects_ = 0;  // consecutive kSuspect rounds
+  int good_ = 0;      // consecutive kGood rounds (evicted/probation)
+  int flaps_ = 0;
+};
+
+}  // namespace ehp

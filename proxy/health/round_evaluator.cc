@@ -1,0 +1,96 @@
+#include "proxy/health/round_evaluator.h"
+
+#include <algorithm>
+#include <map>
+
+namespace ehp {
+namespace {
+
+using Kind = MemberVerdict::Kind;
+
+MemberVerdict Verdict(Kind kind, UnhealthyReason reason) {
+  MemberVerdict v;
+  v.kind = kind;
+  v.reason = reason;
+  return v;
+}
+
+UnhealthyReason StatusFailureReason(ProbeResult::Status s) {
+  switch (s) {
+    case ProbeResult::Status::kTls:
+      return UnhealthyReason::kTls;
+    case ProbeResult::Status::kTimeout:
+      return UnhealthyReason::kTimeout;
+    default:
+      return UnhealthyReason::kUnreachable;
+  }
+}
+
+}  // namespace
+
+RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPolicy& policy) {
+  RoundVerdict out;
+  const int majority = static_cast<int>(results.size()) / 2 + 1;
+
+  // What the members that answered Status agree on.
+  std::map<std::pair<uint64_t, uint64_t>, int> leader_votes;  // (leader, term) -> members
+  std::map<uint64_t, int> cluster_votes;
+  uint64_t max_applied = 0;
+  for (const ProbeResult& r : results) {
+    if (r.status != ProbeResult::Status::kOk) continue;
+    cluster_votes[r.cluster_id]++;
+    if (r.leader != 0) leader_votes[{r.leader, r.raft_term}]++;
+    max_applied = std::max(max_applied, r.applied_index);
+    if (r.read == ProbeResult::Read::kOk) out.quorum.reads_ok++;
+  }
+  for (const auto& [id, votes] : cluster_votes) {
+    if (votes >= majority) out.quorum.cluster_id = id;
+  }
+  for (const auto& [leader_term, votes] : leader_votes) {
+    if (votes >= majority) {
+      out.quorum.has_leader = true;
+      out.quorum.leader = leader_term.first;
+      out.quorum.term = leader_term.second;
+    }
+  }
+  const bool reads_work_on_majority = out.quorum.reads_ok >= majority;
+
+  for (const ProbeResult& r : results) {
+    if (r.status != ProbeResult::Status::kOk) {
+      out.members.push_back(Verdict(Kind::kFailure, StatusFailureReason(r.status)));
+      continue;
+    }
+    MemberVerdict v;
+    if (out.quorum.cluster_id != 0 && r.cluster_id != out.quorum.cluster_id) {
+      v = Verdict(Kind::kImmediate, UnhealthyReason::kClusterMismatch);
+    } else if (r.is_learner) {
+      v = Verdict(Kind::kImmediate, UnhealthyReason::kLearner);
+    } else if (r.HasError("alarm:CORRUPT")) {
+      v = Verdict(Kind::kImmediate, UnhealthyReason::kAlarm);
+    } else if (r.leader == 0 || r.HasError("no leader") ||
+               r.read == ProbeResult::Read::kNoLeader) {
+      v = Verdict(Kind::kImmediate, UnhealthyReason::kNoLeader);
+    } else if (out.quorum.has_leader && r.leader != out.quorum.leader &&
+               r.raft_term < out.quorum.term) {
+      // An isolated ex-leader that has not stepped down yet: it may serve stale reads.
+      v = Verdict(Kind::kImmediate, UnhealthyReason::kStaleLeader);
+    } else if (r.read != ProbeResult::Read::kOk && reads_work_on_majority) {
+      // Its reads cannot reach the leader while most members' can: cut off from its peers,
+      // seen before etcd itself notices (1-2 s later).
+      v = Verdict(Kind::kSuspect, UnhealthyReason::kPartitioned);
+    } else if (max_applied - std::min(max_applied, r.applied_index) > policy.max_lag) {
+      v = Verdict(Kind::kFailure, UnhealthyReason::kLagging);
+    } else if (!out.quorum.has_leader || r.read != ProbeResult::Read::kOk ||
+               r.leader != out.quorum.leader || r.raft_term != out.quorum.term) {
+      // An election under way, reads failing everywhere (cluster-wide trouble is nobody's
+      // fault), or not yet in step with the quorum: nothing to evict for, nothing confirmed.
+      v = Verdict(Kind::kUnconfirmed, UnhealthyReason::kNone);
+    }
+    v.lag = max_applied - std::min(max_applied, r.applied_index);
+    v.read_only = r.HasError("alarm:NOSPACE");
+    out.members.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace ehp

@@ -1,0 +1,47 @@
+// Judges one probe round of the whole cluster: what a majority of members agree on (leader,
+// term, cluster id, linearizable reads working), and what that makes of each member. Pure: no
+// clock, no I/O; the member state machines add the hysteresis.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "proxy/health/health_policy.h"
+#include "proxy/health/probe_result.h"
+#include "proxy/health/unhealthy_reason.h"
+
+namespace ehp {
+
+// One member's signal for this round.
+struct MemberVerdict {
+  enum class Kind {
+    kGood,       // can serve and agrees with the quorum
+    kFailure,    // counts towards unreachable-threshold (unreachable, tls, timeout, lagging)
+    kSuspect,    // counts towards suspect-threshold (partitioned)
+    kUnconfirmed,  // neither: not evicted for it, not counted towards readmission
+    kImmediate,  // evict now (no leader, stale leader, learner, alarm, cluster mismatch)
+  };
+  Kind kind = Kind::kGood;
+  UnhealthyReason reason = UnhealthyReason::kNone;
+  bool read_only = false;  // NOSPACE alarm: reads yes, writes no
+  uint64_t lag = 0;        // applied-index entries behind the most advanced member
+};
+
+// What a majority of the configured members report.
+struct QuorumView {
+  bool has_leader = false;  // a majority names the same leader at the same term
+  uint64_t leader = 0;
+  uint64_t term = 0;
+  uint64_t cluster_id = 0;  // 0 when no majority agrees
+  int reads_ok = 0;         // members whose linearizable probe succeeded
+};
+
+struct RoundVerdict {
+  QuorumView quorum;
+  std::vector<MemberVerdict> members;  // same order as the results
+};
+
+RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPolicy& policy);
+
+}  // namespace ehp

@@ -1,0 +1,168 @@
+// The per-round judgement of each member, for every reason and the split views of elections.
+#include "proxy/health/round_evaluator.h"
+
+#include <gtest/gtest.h>
+
+namespace ehp {
+namespace {
+
+using Kind = MemberVerdict::Kind;
+
+// A healthy member of cluster 7 following leader 1 at term 5.
+ProbeResult Healthy(uint64_t id, uint64_t applied = 100000) {
+  ProbeResult r;
+  r.member_id = id;
+  r.cluster_id = 7;
+  r.leader = 1;
+  r.raft_term = 5;
+  r.raft_index = applied;
+  r.applied_index = applied;
+  return r;
+}
+
+class RoundEvaluatorTest : public ::testing::Test {
+ protected:
+  RoundVerdict Eval(std::vector<ProbeResult> r) { return EvaluateRound(r, policy_); }
+  HealthPolicy policy_;
+};
+
+TEST_F(RoundEvaluatorTest, AllHealthy) {
+  const auto v = Eval({Healthy(1), Healthy(2), Healthy(3)});
+  EXPECT_TRUE(v.quorum.has_leader);
+  EXPECT_EQ(v.quorum.leader, 1u);
+  EXPECT_EQ(v.quorum.term, 5u);
+  EXPECT_EQ(v.quorum.reads_ok, 3);
+  for (const auto& m : v.members) EXPECT_EQ(m.kind, Kind::kGood);
+}
+
+// Scenario: a member that reports no leader (field or error text or hasleader rejection) is
+// evicted at once.
+TEST_F(RoundEvaluatorTest, NoLeaderIsImmediate) {
+  auto a = Healthy(3);
+  a.leader = 0;
+  auto b = Healthy(3);
+  b.errors = {"etcdserver: no leader"};
+  auto c = Healthy(3);
+  c.read = ProbeResult::Read::kNoLeader;
+  for (const auto& bad : {a, b, c}) {
+    const auto v = Eval({Healthy(1), Healthy(2), bad});
+    EXPECT_EQ(v.members[2].kind, Kind::kImmediate);
+    EXPECT_EQ(v.members[2].reason, UnhealthyReason::kNoLeader);
+    EXPECT_EQ(v.members[0].kind, Kind::kGood);
+  }
+}
+
+TEST_F(RoundEvaluatorTest, StatusFailuresCarryTheirLayer) {
+  ProbeResult down, tls, slow;
+  down.status = ProbeResult::Status::kUnreachable;
+  tls.status = ProbeResult::Status::kTls;
+  slow.status = ProbeResult::Status::kTimeout;
+  const auto v = Eval({Healthy(1), Healthy(2), down, tls, slow});
+  EXPECT_EQ(v.members[2].kind, Kind::kFailure);
+  EXPECT_EQ(v.members[2].reason, UnhealthyReason::kUnreachable);
+  EXPECT_EQ(v.members[3].reason, UnhealthyReason::kTls);
+  EXPECT_EQ(v.members[4].reason, UnhealthyReason::kTimeout);
+  // Two of five answering is not a majority: no quorum view, nobody confirmed good.
+  EXPECT_FALSE(v.quorum.has_leader);
+  EXPECT_EQ(v.members[0].kind, Kind::kUnconfirmed);
+}
+
+// Scenario: alarms, learners and a foreign cluster id.
+TEST_F(RoundEvaluatorTest, AlarmsLearnersAndForeignCluster) {
+  auto corrupt = Healthy(2);
+  corrupt.errors = {"memberID:2 alarm:CORRUPT "};
+  auto nospace = Healthy(3);
+  nospace.errors = {"memberID:3 alarm:NOSPACE "};
+  auto learner = Healthy(4);
+  learner.is_learner = true;
+  auto foreign = Healthy(5);
+  foreign.cluster_id = 8;
+  const auto v = Eval({Healthy(1), corrupt, nospace, learner, foreign});
+  EXPECT_EQ(v.members[1].reason, UnhealthyReason::kAlarm);
+  EXPECT_EQ(v.members[1].kind, Kind::kImmediate);
+  EXPECT_EQ(v.members[2].kind, Kind::kGood);  // NOSPACE: still serves reads
+  EXPECT_TRUE(v.members[2].read_only);
+  EXPECT_EQ(v.members[3].reason, UnhealthyReason::kLearner);
+  EXPECT_EQ(v.members[4].reason, UnhealthyReason::kClusterMismatch);
+}
+
+// Scenario: an isolated ex-leader still claims leadership at the old term while the majority
+// has elected a new leader at a newer term.
+TEST_F(RoundEvaluatorTest, StaleLeaderDuringTheGap) {
+  auto old_leader = Healthy(1);  // thinks it leads at term 5
+  old_leader.read = ProbeResult::Read::kTimeout;
+  auto b = Healthy(2);
+  b.leader = 2;
+  b.raft_term = 6;
+  auto c = Healthy(3);
+  c.leader = 2;
+  c.raft_term = 6;
+  const auto v = Eval({old_leader, b, c});
+  EXPECT_EQ(v.quorum.leader, 2u);
+  EXPECT_EQ(v.members[0].kind, Kind::kImmediate);
+  EXPECT_EQ(v.members[0].reason, UnhealthyReason::kStaleLeader);
+  EXPECT_EQ(v.members[1].kind, Kind::kGood);
+}
+
+// Scenario: a follower cut from its peers still names the leader, but its linearizable read
+// times out while the majority's succeed: suspect (partitioned).
+TEST_F(RoundEvaluatorTest, FailedReadWhileMajoritySucceedsIsSuspect) {
+  auto cut = Healthy(3);
+  cut.read = ProbeResult::Read::kTimeout;
+  const auto v = Eval({Healthy(1), Healthy(2), cut});
+  EXPECT_EQ(v.members[2].kind, Kind::kSuspect);
+  EXPECT_EQ(v.members[2].reason, UnhealthyReason::kPartitioned);
+}
+
+// Scenario: slowness that all members share (cluster-wide load, or the leader itself cut off)
+// evicts nobody.
+TEST_F(RoundEvaluatorTest, SharedSlownessEvictsNobody) {
+  std::vector<ProbeResult> r = {Healthy(1), Healthy(2), Healthy(3)};
+  r[0].read = ProbeResult::Read::kTimeout;
+  r[1].read = ProbeResult::Read::kTimeout;
+  r[2].read = ProbeResult::Read::kFailed;
+  const auto v = Eval(r);
+  for (const auto& m : v.members) EXPECT_EQ(m.kind, Kind::kUnconfirmed);
+}
+
+// Scenario: split views during an election: no majority on leader and term.
+TEST_F(RoundEvaluatorTest, SplitViewDuringElection) {
+  auto a = Healthy(1);
+  auto b = Healthy(2);
+  b.leader = 2;
+  b.raft_term = 6;
+  auto c = Healthy(3);
+  c.leader = 3;
+  c.raft_term = 6;
+  const auto v = Eval({a, b, c});
+  EXPECT_FALSE(v.quorum.has_leader);
+  for (const auto& m : v.members) EXPECT_EQ(m.kind, Kind::kUnconfirmed);
+}
+
+// Scenario: a member behind the quorum's term (rejoining) is not yet good; one far behind in
+// applied index is lagging.
+TEST_F(RoundEvaluatorTest, CatchingUpAndLagging) {
+  auto behind = Healthy(3);
+  behind.raft_term = 4;  // same leader, older term: not a stale leader, just not in step
+  auto lagging = Healthy(4, 100000 - policy_.max_lag - 1);
+  const auto v = Eval({Healthy(1), Healthy(2), behind, lagging, Healthy(5)});
+  EXPECT_EQ(v.members[2].kind, Kind::kUnconfirmed);
+  EXPECT_EQ(v.members[3].kind, Kind::kFailure);
+  EXPECT_EQ(v.members[3].reason, UnhealthyReason::kLagging);
+  EXPECT_EQ(v.members[3].lag, policy_.max_lag + 1);
+}
+
+// Scenario: every member bad.
+TEST_F(RoundEvaluatorTest, AllMembersBad) {
+  ProbeResult down;
+  down.status = ProbeResult::Status::kUnreachable;
+  auto lonely = Healthy(3);
+  lonely.leader = 0;
+  const auto v = Eval({down, down, lonely});
+  EXPECT_FALSE(v.quorum.has_leader);
+  EXPECT_EQ(v.members[0].kind, Kind::kFailure);
+  EXPECT_EQ(v.members[2].reason, UnhealthyReason::kNoLeader);
+}
+
+}  // namespace
+}  // namespace ehp
