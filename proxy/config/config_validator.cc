@@ -97,6 +97,26 @@ void ValidateConfig(const Config& c, const Origins& origins,
     check.Error("dial-timeout", "must be at least 100ms");
   }
 
+  // Health probing.
+  if (c.probe_interval < std::chrono::milliseconds(10) ||
+      c.probe_interval > std::chrono::seconds(60)) {
+    check.Error("probe-interval", "must be between 10ms and 60s");
+  }
+  if (c.probe_timeout < std::chrono::milliseconds(10)) {
+    check.Error("probe-timeout", "must be at least 10ms");
+  }
+  if (c.probe_read_timeout < std::chrono::milliseconds(10)) {
+    check.Error("probe-read-timeout", "must be at least 10ms");
+  }
+  if (c.probe_read_timeout > c.probe_timeout) {
+    check.Error("probe-read-timeout", "must not be longer than --probe-timeout");
+  }
+  check.Range("unreachable-threshold", c.unreachable_threshold, 1, 100);
+  check.Range("readmit-rounds", c.readmit_rounds, 1, 100);
+  check.Range("max-lag", c.max_lag, 1, 1LL << 40);
+  if (c.holdout_max < std::chrono::seconds(2)) check.Error("holdout-max", "must be at least 2s");
+  if (c.endpoints.size() > 16) check.Error("endpoints", "at most 16 members are supported");
+
   // Client listener.
   check.Pair("cert-file", c.cert_file, "key-file", c.key_file);
   if (!c.trusted_ca_file.empty() && c.cert_file.empty()) {

@@ -22,6 +22,15 @@ struct Config {
   std::chrono::milliseconds keepalive_timeout{5000};
   std::chrono::milliseconds dial_timeout{2000};
 
+  // Health probing (one round probes every member).
+  std::chrono::milliseconds probe_interval{100};
+  std::chrono::milliseconds probe_timeout{500};       // Maintenance.Status deadline
+  std::chrono::milliseconds probe_read_timeout{150};  // linearizable probe read deadline
+  int unreachable_threshold = 2;  // failed Status rounds in a row before eviction
+  int readmit_rounds = 3;         // good rounds in a row before readmission
+  int64_t max_lag = 5000;         // applied-index entries a member may trail
+  std::chrono::milliseconds holdout_max{60000};  // longest hold-out of a flapping member
+
   // Client listener.
   ListenAddress listen_addr;
   std::string trusted_ca_file;  // when set, clients must present a certificate it signed

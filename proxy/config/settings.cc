@@ -42,6 +42,24 @@ Setting DurationSetting(std::string_view name, std::string_view group, DurationF
                  [field](const Config& c) { return FormatDuration(c.*field); }};
 }
 
+Setting IntSetting(std::string_view name, std::string_view group, std::string_view value_name,
+                   std::function<void(Config&, int64_t)> set,
+                   std::function<int64_t(const Config&)> get, std::string_view help) {
+  return Setting{name,
+                 group,
+                 value_name,
+                 help,
+                 false,
+                 false,
+                 [set](Config& c, std::string_view v) {
+                   std::string error;
+                   auto n = ParseInt(v, &error);
+                   if (n) set(c, *n);
+                   return error;
+                 },
+                 [get](const Config& c) { return std::to_string(get(c)); }};
+}
+
 Setting BytesSetting(std::string_view name, std::string_view group, int64_t Config::*field,
                      std::string_view help) {
   return Setting{name,
@@ -94,16 +112,11 @@ std::vector<Setting> MakeSettings() {
   s.push_back(StringSetting("cert", kUp, "FILE", &Config::cert,
                             "Client certificate the proxy presents to the members."));
   s.push_back(StringSetting("key", kUp, "FILE", &Config::key, "Private key of --cert."));
-  s.push_back(Setting{"upstream-connections", kUp, "N",
-                      "HTTP/2 connections per member that all client calls share (1-64).", false,
-                      false,
-                      [](Config& c, std::string_view v) {
-                        std::string error;
-                        auto n = ParseInt(v, &error);
-                        if (n) c.upstream_connections = static_cast<int>(*n);
-                        return error;
-                      },
-                      [](const Config& c) { return std::to_string(c.upstream_connections); }});
+  s.push_back(IntSetting(
+      "upstream-connections", kUp, "N",
+      [](Config& c, int64_t n) { c.upstream_connections = static_cast<int>(n); },
+      [](const Config& c) { return c.upstream_connections; },
+      "HTTP/2 connections per member that all client calls share (1-64)."));
   s.push_back(DurationSetting(
       "keepalive-time", kUp, &Config::keepalive_time,
       "HTTP/2 ping interval on idle member connections; etcd refuses less than 5s."));
@@ -112,6 +125,35 @@ std::vector<Setting> MakeSettings() {
                               "dropped."));
   s.push_back(DurationSetting("dial-timeout", kUp, &Config::dial_timeout,
                               "Time allowed to connect to a member (TCP and TLS handshake)."));
+
+  constexpr std::string_view kHealth = "Health probing";
+  s.push_back(DurationSetting("probe-interval", kHealth, &Config::probe_interval,
+                              "How often every member is probed (Status and a linearizable "
+                              "read, on a connection of their own)."));
+  s.push_back(DurationSetting("probe-timeout", kHealth, &Config::probe_timeout,
+                              "Deadline of the Status probe; a member that misses it "
+                              "unreachable-threshold times in a row is evicted."));
+  s.push_back(DurationSetting("probe-read-timeout", kHealth, &Config::probe_read_timeout,
+                              "Deadline of the linearizable probe read. A member whose read fails "
+                              "while a majority's succeeds, two rounds in a row, is evicted "
+                              "(partitioned)."));
+  s.push_back(IntSetting(
+      "unreachable-threshold", kHealth, "N",
+      [](Config& c, int64_t n) { c.unreachable_threshold = static_cast<int>(n); },
+      [](const Config& c) { return c.unreachable_threshold; },
+      "Failed Status probes in a row before a member is evicted (1-100)."));
+  s.push_back(IntSetting(
+      "readmit-rounds", kHealth, "N",
+      [](Config& c, int64_t n) { c.readmit_rounds = static_cast<int>(n); },
+      [](const Config& c) { return c.readmit_rounds; },
+      "Good rounds in a row (agreeing with the quorum's leader and term) before an evicted "
+      "member takes calls again (1-100)."));
+  s.push_back(IntSetting(
+      "max-lag", kHealth, "ENTRIES", [](Config& c, int64_t n) { c.max_lag = n; },
+      [](const Config& c) { return c.max_lag; },
+      "Raft entries a member's applied index may trail the most advanced member's."));
+  s.push_back(DurationSetting("holdout-max", kHealth, &Config::holdout_max,
+                              "Longest hold-out of a flapping member (doubles per flap from 2s)."));
 
   s.push_back(Setting{"listen-addr", kClient, "ADDR",
                       "Where clients connect: host:port or unix:///path/to.sock.", false, false,

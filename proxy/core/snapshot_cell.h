@@ -1,6 +1,7 @@
 // Publishes an immutable snapshot (the member set, later their health) to the per-call path.
-// Readers take no lock: each thread caches the snapshot with its generation and only refreshes,
-// under the mutex, after a writer published a new one. Writers are rare (probe results).
+// Readers take no lock: each thread caches the snapshot (weakly) with its generation and only
+// refreshes, under the mutex, after a writer published a new one. Writers are rare (probe
+// results).
 #pragma once
 
 #include <array>
@@ -16,10 +17,11 @@ namespace snapshot_internal {
 // cell's, even when a cell is destroyed and a new one lands at the same address.
 inline std::atomic<uint64_t> next_generation{1};
 
+// Weak, so a thread's cache never keeps a replaced snapshot (or a destroyed cell's) alive.
 struct CacheEntry {
   const void* cell = nullptr;
   uint64_t generation = 0;
-  std::shared_ptr<const void> value;
+  std::weak_ptr<const void> value;
 };
 inline thread_local std::array<CacheEntry, 4> cache;
 inline thread_local unsigned cache_victim = 0;
@@ -38,7 +40,8 @@ class SnapshotCell {
     const uint64_t generation = generation_.load(std::memory_order_acquire);
     for (CacheEntry& e : cache) {
       if (e.cell == this && e.generation == generation) {
-        return std::static_pointer_cast<const T>(e.value);
+        // The cell holds the current snapshot, so this only fails during a concurrent Set().
+        if (auto value = e.value.lock()) return std::static_pointer_cast<const T>(value);
       }
     }
     std::shared_ptr<const T> value;

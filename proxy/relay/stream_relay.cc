@@ -17,7 +17,7 @@ StreamRelay::StreamRelay(grpc::CallbackServerContext* server_context, std::strin
     refs_.store(1);  // no member call: only the server reactor's OnDone is to come
     std::lock_guard lock(mu_);
     FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                              "etcd-health-proxy: no etcd member is reachable"));
+                              relay_.upstream->UnavailableMessage()));
     return;
   }
   // Deadline and cancellation of the client's call carry over to the member's.

@@ -28,10 +28,14 @@ void UnaryRelay::SendToMember() {
   for (const auto& m : tried_) tried.push_back(m.get());
   std::shared_ptr<Member> member = relay_.upstream->Pick(tried);
   if (member == nullptr) {
-    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "etcd-health-proxy: no etcd member is reachable"));
+    // Fail fast with the reasons, never hang: the health checker knows no member can serve.
+    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, relay_.upstream->UnavailableMessage()));
     return;
   }
+  SendTo(std::move(member));
+}
+
+void UnaryRelay::SendTo(std::shared_ptr<Member> member) {
   tried_.push_back(member);
   grpc::ClientContext* call;
   {
@@ -50,13 +54,15 @@ void UnaryRelay::SendToMember() {
 }
 
 void UnaryRelay::OnMemberDone(const grpc::Status& status) {
-  const auto members = relay_.upstream->Members();
-  if (!status.ok() && FailedBeforeSending(status, *call_) &&
-      tried_.size() < members->members.size()) {
-    SPDLOG_DEBUG("{} to {} failed before sending ({}); trying another member", method_,
-                 tried_.back()->name(), status.error_message());
-    SendToMember();
-    return;
+  if (!status.ok() && FailedBeforeSending(status, *call_)) {
+    std::vector<const Member*> tried;
+    for (const auto& m : tried_) tried.push_back(m.get());
+    if (std::shared_ptr<Member> next = relay_.upstream->Pick(tried)) {
+      SPDLOG_DEBUG("{} to {} failed before sending ({}); trying {}", method_,
+                   tried_.back()->name(), status.error_message(), next->name());
+      SendTo(std::move(next));
+      return;
+    }
   }
   CopyInitialMetadata(*call_, server_context_);
   CopyTrailingMetadata(*call_, server_context_);

@@ -26,6 +26,7 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
 
  private:
   void SendToMember();
+  void SendTo(std::shared_ptr<Member> member);
   void OnMemberDone(const grpc::Status& status);
 
   grpc::CallbackServerContext* const server_context_;

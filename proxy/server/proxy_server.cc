@@ -10,11 +10,21 @@ namespace ehp {
 ProxyServer::ProxyServer(const Config& config)
     : config_(config),
       upstream_(config_),
+      prober_(config_),
+      health_(config_, &upstream_, &prober_),
       service_(RelayContext{&upstream_, &streams_, &methods_}) {}
 
-ProxyServer::~ProxyServer() { Shutdown(); }
+ProxyServer::~ProxyServer() {
+  Shutdown();
+  health_.Stop();
+}
 
 bool ProxyServer::Start(std::string* error) {
+  // Judge the members once before taking calls, so the first calls avoid bad members.
+  health_.Start();
+  if (!health_.WaitForFirstRound(config_.probe_timeout + std::chrono::seconds(3))) {
+    spdlog::warn("health: no probe round completed yet; serving with every member assumed usable");
+  }
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config_.listen_addr.GrpcUri(), MakeListenerCredentials(config_), &port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_recv_bytes));
@@ -62,6 +72,7 @@ void ProxyServer::Shutdown() {
       grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcd-health-proxy is shutting down"));
   server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
   server_->Wait();
+  health_.Stop();
   spdlog::info("shut down");
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "proxy/config/proxy_config.h"
+#include "proxy/health/grpc_member_prober.h"
+#include "proxy/health/health_checker.h"
 #include "proxy/relay/method_table.h"
 #include "proxy/relay/relay_service.h"
 #include "proxy/relay/stream_registry.h"
@@ -33,10 +35,13 @@ class ProxyServer {
   void Shutdown();
 
   size_t open_streams() const { return streams_.size(); }
+  const HealthChecker& health() const { return health_; }
 
  private:
   const Config config_;
   UpstreamPool upstream_;
+  GrpcMemberProber prober_;
+  HealthChecker health_;
   StreamRegistry streams_;
   MethodTable methods_;
   RelayService service_;

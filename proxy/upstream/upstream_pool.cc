@@ -15,6 +15,7 @@ std::shared_ptr<const MemberSet> BuildMembers(const Config& config, const Channe
     auto member = std::make_shared<Member>(url.Authority(), url, std::move(channels));
     member->Connect();
     set->members.push_back(std::move(member));
+    set->status.push_back(MemberStatus{});
   }
   return set;
 }
@@ -32,12 +33,37 @@ std::shared_ptr<Member> UpstreamPool::Pick(std::span<const Member* const> tried)
   const size_t count = std::min<size_t>(n, std::size(candidates));
   for (size_t i = 0; i < count; ++i) {
     const Member* m = set->members[i].get();
-    candidates[i].excluded = std::find(tried.begin(), tried.end(), m) != tried.end();
+    candidates[i].excluded = !set->status[i].usable ||
+                             std::find(tried.begin(), tried.end(), m) != tried.end();
     candidates[i].reachable = !candidates[i].excluded && m->Reachable();
   }
   const auto index =
       PickRoundRobin(std::span(candidates, count), cursor_.fetch_add(1, std::memory_order_relaxed));
   return index ? set->members[*index] : nullptr;
+}
+
+}  // namespace ehp
+
+namespace ehp {
+
+std::string UpstreamPool::UnavailableMessage() const {
+  const std::shared_ptr<const MemberSet> set = members_.Get();
+  std::string out = "etcd-health-proxy: no etcd member is usable (";
+  for (size_t i = 0; i < set->members.size(); ++i) {
+    const MemberStatus& st = set->status[i];
+    out += (i ? ", " : "") + set->members[i]->name() + ": " +
+           std::string(st.usable ? "unreachable" : ToString(st.reason));
+  }
+  return out + ")";
+}
+
+void UpstreamPool::PublishStatus(std::vector<MemberStatus> status) {
+  const std::shared_ptr<const MemberSet> current = members_.Get();
+  auto next = std::make_shared<MemberSet>();
+  next->members = current->members;
+  next->status = std::move(status);
+  next->status.resize(next->members.size());
+  members_.Set(std::move(next));
 }
 
 }  // namespace ehp

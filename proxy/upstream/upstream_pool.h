@@ -11,13 +11,21 @@
 
 #include "proxy/config/proxy_config.h"
 #include "proxy/core/snapshot_cell.h"
+#include "proxy/health/unhealthy_reason.h"
 #include "proxy/upstream/channel_factory.h"
 #include "proxy/upstream/member.h"
 
 namespace ehp {
 
+// Whether a member takes calls, as the health checker last decided.
+struct MemberStatus {
+  bool usable = true;
+  UnhealthyReason reason = UnhealthyReason::kNone;
+};
+
 struct MemberSet {
   std::vector<std::shared_ptr<Member>> members;
+  std::vector<MemberStatus> status;  // same order as members
 };
 
 class UpstreamPool {
@@ -25,8 +33,16 @@ class UpstreamPool {
   // Opens `upstream-connections` connections to each configured member.
   explicit UpstreamPool(const Config& config);
 
-  // The member for a new call, skipping members in `tried`; nullptr when all were tried.
+  // The member for a new call among the usable ones, skipping members in `tried`; nullptr when
+  // none is left.
   std::shared_ptr<Member> Pick(std::span<const Member* const> tried = {}) const;
+
+  // The error for a call that no member can take, naming each member's reason, e.g.
+  // "etcd-health-proxy: no etcd member is usable (m1: no_leader, m2: unreachable)".
+  std::string UnavailableMessage() const;
+
+  // Replaces the members' statuses (same order as Members()), keeping the members.
+  void PublishStatus(std::vector<MemberStatus> status);
 
   std::shared_ptr<const MemberSet> Members() const { return members_.Get(); }
   void Publish(std::shared_ptr<const MemberSet> members) { members_.Set(std::move(members)); }

@@ -19,7 +19,20 @@ TEST(SnapshotCellTest, ReadersSeeNewSnapshots) {
   EXPECT_EQ(*cell.Get(), 2);
   cell.Set(std::make_shared<const int>(3));
   EXPECT_EQ(*cell.Get(), 3);
-  EXPECT_TRUE(weak.expired());  // this thread's cache moved on to 3
+  EXPECT_TRUE(weak.expired());  // nothing but the cell kept 2 alive
+}
+
+// Scenario: a destroyed cell's snapshot is released at once, whatever threads cached it.
+TEST(SnapshotCellTest, CachesDoNotKeepSnapshotsAlive) {
+  std::weak_ptr<const int> weak;
+  {
+    auto value = std::make_shared<const int>(5);
+    weak = value;
+    SnapshotCell<int> cell(std::move(value));
+    std::thread([&] { EXPECT_EQ(*cell.Get(), 5); }).join();
+    EXPECT_EQ(*cell.Get(), 5);
+  }
+  EXPECT_TRUE(weak.expired());
 }
 
 // Scenario: two cells never share a cached entry.

@@ -1,0 +1,186 @@
+#include "proxy/health/health_checker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+namespace ehp {
+namespace {
+
+std::string_view ToString(ProbeResult::Status s) {
+  switch (s) {
+    case ProbeResult::Status::kOk:
+      return "ok";
+    case ProbeResult::Status::kUnreachable:
+      return "unreachable";
+    case ProbeResult::Status::kTls:
+      return "tls";
+    case ProbeResult::Status::kTimeout:
+      return "timeout";
+    case ProbeResult::Status::kError:
+      return "error";
+  }
+  return "?";
+}
+
+std::string_view ToString(ProbeResult::Read r) {
+  switch (r) {
+    case ProbeResult::Read::kOk:
+      return "ok";
+    case ProbeResult::Read::kNoLeader:
+      return "no_leader";
+    case ProbeResult::Read::kTimeout:
+      return "timeout";
+    case ProbeResult::Read::kFailed:
+      return "failed";
+  }
+  return "?";
+}
+
+// Results of one round; shared with the probe callbacks so a late one never touches freed memory.
+struct RoundState {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<ProbeResult> results;
+  size_t pending = 0;
+};
+
+}  // namespace
+
+HealthPolicy HealthChecker::PolicyFrom(const Config& c) {
+  HealthPolicy p;
+  p.unreachable_threshold = c.unreachable_threshold;
+  p.readmit_rounds = c.readmit_rounds;
+  p.max_lag = static_cast<uint64_t>(c.max_lag);
+  p.holdout_max = c.holdout_max;
+  return p;
+}
+
+HealthChecker::HealthChecker(const Config& config, UpstreamPool* pool, MemberProber* prober)
+    : config_(config), pool_(pool), prober_(prober), policy_(PolicyFrom(config)) {
+  const auto now = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < prober_->size(); ++i) health_.emplace_back(policy_, now);
+  verdicts_.resize(prober_->size());
+  probes_.resize(prober_->size());
+}
+
+HealthChecker::~HealthChecker() { Stop(); }
+
+void HealthChecker::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void HealthChecker::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool HealthChecker::WaitForFirstRound(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [this] { return rounds_ > 0 || stopping_; }) && rounds_ > 0;
+}
+
+void HealthChecker::Loop() {
+  auto next = std::chrono::steady_clock::now();
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_until(lock, next, [this] { return stopping_; })) return;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    next = start + config_.probe_interval;
+    const std::vector<ProbeResult> results = RunRound();
+    // A round that overran its interval is followed at once by the next one.
+    Judge(results, std::chrono::steady_clock::now());
+  }
+}
+
+std::vector<ProbeResult> HealthChecker::RunRound() {
+  auto round = std::make_shared<RoundState>();
+  const size_t n = prober_->size();
+  round->results.resize(n);
+  round->pending = n;
+  for (size_t i = 0; i < n; ++i) {
+    prober_->Probe(i, [round, i](ProbeResult r) {
+      std::lock_guard lock(round->mu);
+      round->results[i] = std::move(r);
+      if (--round->pending == 0) round->cv.notify_all();
+    });
+  }
+  std::unique_lock lock(round->mu);
+  // gRPC deadlines end every probe; the margin only guards against a lost callback.
+  const auto limit = config_.probe_timeout + std::chrono::seconds(2);
+  if (!round->cv.wait_for(lock, limit, [&] { return round->pending == 0; })) {
+    spdlog::error("health: a probe round did not complete within {} ms", limit.count());
+    for (auto& r : round->results) {
+      if (r.member_id == 0 && r.status == ProbeResult::Status::kOk) {
+        r.status = ProbeResult::Status::kTimeout;
+      }
+    }
+  }
+  return round->results;
+}
+
+void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth::TimePoint now) {
+  const RoundVerdict verdict = EvaluateRound(results, policy_);
+  const std::shared_ptr<const MemberSet> set = pool_->Members();
+  bool changed = false;
+  std::vector<MemberStatus> status;
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < results.size(); ++i) {
+      MemberHealth& h = health_[i];
+      const HealthState before = h.state();
+      const HealthTransition t = h.Observe(verdict.members[i], now);
+      if (t == HealthTransition::kChanged) {
+        changed = true;
+        if (h.state() == HealthState::kEvicted) ++evictions_;
+        const ProbeResult& p = results[i];
+        const MemberVerdict& v = verdict.members[i];
+        auto level = h.state() == HealthState::kEvicted ? spdlog::level::warn : spdlog::level::info;
+        std::string errors;
+        for (const auto& e : p.errors) errors += (errors.empty() ? "" : "; ") + e;
+        spdlog::log(level,
+                    "member {} {} -> {} reason={} status={}{}{} read={}{}{} leader={:x} term={} "
+                    "raft_index={} applied_index={} lag={} learner={} errors=[{}] "
+                    "quorum_leader={:x} quorum_term={} reads_ok={}/{} hold_ms={}",
+                    set->members[i]->name(), ToString(before), ToString(h.state()),
+                    ToString(h.state() == HealthState::kHealthy ? UnhealthyReason::kNone
+                                                                 : h.reason()),
+                    ToString(p.status), p.status_error.empty() ? "" : " status_error=",
+                    p.status_error, ToString(p.read), p.read_error.empty() ? "" : " read_error=",
+                    p.read_error, p.leader, p.raft_term, p.raft_index, p.applied_index, v.lag,
+                    p.is_learner, errors, verdict.quorum.leader, verdict.quorum.term,
+                    verdict.quorum.reads_ok, results.size(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(h.hold_until() - now)
+                        .count());
+      }
+      status.push_back(MemberStatus{h.usable(), h.usable() ? UnhealthyReason::kNone : h.reason()});
+    }
+    verdicts_ = verdict.members;
+    probes_ = results;
+    quorum_ = verdict.quorum;
+    ++rounds_;
+  }
+  if (changed) pool_->PublishStatus(std::move(status));
+  cv_.notify_all();
+}
+
+HealthChecker::View HealthChecker::Snapshot() const {
+  const std::shared_ptr<const MemberSet> set = pool_->Members();
+  std::lock_guard lock(mu_);
+  View view;
+  view.quorum = quorum_;
+  view.rounds = rounds_;
+  view.evictions = evictions_;
+  for (size_t i = 0; i < health_.size(); ++i) {
+    view.members.push_back(MemberView{set->members[i]->name(), set->members[i]->url().url,
+                                      health_[i].state(), health_[i].reason(),
+                                      health_[i].since(), verdicts_[i], probes_[i]});
+  }
+  return view;
+}
+
+}  // namespace ehp

@@ -1,0 +1,72 @@
+// Runs probe rounds on a thread of its own: every probe-interval, probe all members (through a
+// MemberProber), judge the round (EvaluateRound), feed each member's state machine
+// (MemberHealth) and, when a member's usability changes, publish a new snapshot to the
+// UpstreamPool. Every state change is one log line with the probe data behind it.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "proxy/config/proxy_config.h"
+#include "proxy/health/member_health.h"
+#include "proxy/health/member_prober.h"
+#include "proxy/health/round_evaluator.h"
+#include "proxy/upstream/upstream_pool.h"
+
+namespace ehp {
+
+class HealthChecker {
+ public:
+  HealthChecker(const Config& config, UpstreamPool* pool, MemberProber* prober);
+  ~HealthChecker();
+
+  void Start();
+  void Stop();
+  // True once a first round has been judged (false after `timeout`).
+  bool WaitForFirstRound(std::chrono::milliseconds timeout);
+
+  struct MemberView {
+    std::string name;
+    std::string endpoint;
+    HealthState state;
+    UnhealthyReason reason;
+    MemberHealth::TimePoint since;
+    MemberVerdict verdict;  // of the last round
+    ProbeResult probe;      // of the last round
+  };
+  struct View {
+    std::vector<MemberView> members;
+    QuorumView quorum;
+    uint64_t rounds = 0;
+    uint64_t evictions = 0;  // since start
+  };
+  View Snapshot() const;
+
+  static HealthPolicy PolicyFrom(const Config& config);
+
+ private:
+  void Loop();
+  std::vector<ProbeResult> RunRound();
+  void Judge(const std::vector<ProbeResult>& results, MemberHealth::TimePoint now);
+
+  const Config config_;
+  UpstreamPool* const pool_;
+  MemberProber* const prober_;
+  const HealthPolicy policy_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;                // guarded by mu_
+  std::vector<MemberHealth> health_;     // guarded by mu_
+  std::vector<MemberVerdict> verdicts_;  // guarded by mu_
+  std::vector<ProbeResult> probes_;      // guarded by mu_
+  QuorumView quorum_;                    // guarded by mu_
+  uint64_t rounds_ = 0;                  // guarded by mu_
+  uint64_t evictions_ = 0;               // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace ehp

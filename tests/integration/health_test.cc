@@ -1,0 +1,136 @@
+// Leader-aware health against a real 3-member cluster: members that lose their leader or go
+// away are evicted, calls then fail fast with a clear error, and members are readmitted when
+// they come back.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/support/etcd_cluster.h"
+#include "tests/support/proxy_fixture.h"
+
+namespace ehp::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class HealthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("ehp-health");
+    certs_ = GenerateCerts(dir_ + "/certs");
+    cluster_ = std::make_unique<EtcdCluster>(dir_, certs_);
+    ASSERT_TRUE(cluster_->Start());
+    proxy_ = StartProxy(ProxyConfig(cluster_->Endpoints(), certs_));
+  }
+  void TearDown() override {
+    proxy_.reset();
+    cluster_.reset();
+    RemoveTree(dir_);
+  }
+
+  // Waits until `pred(view)` holds; false after `timeout`.
+  template <typename Pred>
+  bool WaitFor(Pred pred, milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred(proxy_->health().Snapshot())) return true;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return false;
+  }
+  static bool AllHealthy(const HealthChecker::View& v) {
+    for (const auto& m : v.members) {
+      if (m.state != HealthState::kHealthy) return false;
+    }
+    return true;
+  }
+
+  std::string dir_;
+  Certs certs_;
+  std::unique_ptr<EtcdCluster> cluster_;
+  std::unique_ptr<ProxyServer> proxy_;
+};
+
+// Scenario: stop two of three members; the third loses its leader and is evicted, the stopped
+// ones are evicted as unreachable, and calls fail fast with an error naming every member's
+// reason. Restart them: all three are readmitted and calls work again.
+TEST_F(HealthTest, LostQuorumFailsFastThenRecovers) {
+  ASSERT_TRUE(WaitFor(AllHealthy, seconds(5)));
+  cluster_->StopMember(1);
+  cluster_->StopMember(2);
+  ASSERT_TRUE(WaitFor(
+      [](const HealthChecker::View& v) {
+        return v.members[0].state == HealthState::kEvicted &&
+               v.members[0].reason == UnhealthyReason::kNoLeader &&
+               v.members[1].state == HealthState::kEvicted &&
+               v.members[2].state == HealthState::kEvicted;
+      },
+      seconds(10)))
+      << "the lone member was not evicted for no_leader";
+  const auto view = proxy_->health().Snapshot();
+  EXPECT_EQ(view.members[1].reason, UnhealthyReason::kUnreachable);
+
+  auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy_, certs_));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+  etcdserverpb::RangeRequest req;
+  req.set_key("k");
+  etcdserverpb::RangeResponse resp;
+  const auto start = std::chrono::steady_clock::now();
+  const grpc::Status s = kv->Range(&ctx, req, &resp);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(s.error_message().find("etcd-health-proxy: no etcd member is usable ("),
+            std::string::npos)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find(view.members[0].name + ": no_leader"), std::string::npos)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find(view.members[1].name + ": unreachable"), std::string::npos)
+      << s.error_message();
+  EXPECT_LT(took, milliseconds(500)) << "a call with no usable member must fail fast";
+
+  // A watch fails fast the same way.
+  {
+    auto watch = etcdserverpb::Watch::NewStub(ProxyChannel(*proxy_, certs_));
+    grpc::ClientContext wctx;
+    wctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+    auto stream = watch->Watch(&wctx);
+    etcdserverpb::WatchResponse wresp;
+    EXPECT_FALSE(stream->Read(&wresp));
+    const grpc::Status ws = stream->Finish();
+    EXPECT_EQ(ws.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_NE(ws.error_message().find("no etcd member is usable"), std::string::npos);
+  }
+
+  cluster_->StartMember(1);
+  cluster_->StartMember(2);
+  ASSERT_TRUE(WaitFor(AllHealthy, seconds(30))) << "members were not readmitted";
+  grpc::ClientContext ctx2;
+  ctx2.set_deadline(std::chrono::system_clock::now() + seconds(10));
+  EXPECT_TRUE(kv->Range(&ctx2, req, &resp).ok());
+}
+
+// Scenario: a steady cluster under light load sees no evictions at all.
+TEST_F(HealthTest, NoEvictionsWithoutFaults) {
+  ASSERT_TRUE(WaitFor(AllHealthy, seconds(5)));
+  auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy_, certs_));
+  const auto until = std::chrono::steady_clock::now() + seconds(3);
+  int calls = 0;
+  while (std::chrono::steady_clock::now() < until && calls < 20000) {
+    grpc::ClientContext ctx;
+    etcdserverpb::PutRequest put;
+    put.set_key("steady/" + std::to_string(calls % 50));
+    put.set_value("v");
+    etcdserverpb::PutResponse r;
+    ASSERT_TRUE(kv->Put(&ctx, put, &r).ok());
+    ++calls;
+  }
+  const auto view = proxy_->health().Snapshot();
+  EXPECT_GT(view.rounds, 10u);
+  EXPECT_EQ(view.evictions, 0u);
+  EXPECT_TRUE(AllHealthy(view));
+}
+
+}  // namespace
+}  // namespace ehp::testing
