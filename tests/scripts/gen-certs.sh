@@ -6,6 +6,7 @@
 #   wrong-host.pem ...-key.pem   a server certificate for 127.0.0.2 only (name-check tests)
 #   other-ca.pem other-client.pem other-client-key.pem   a CA nobody trusts and its client
 # An existing ca.pem/ca-key.pem in DIR is reused, so the leaves can be re-issued.
+# EXTRA_SANS (e.g. "IP:198.18.2.11,IP:198.18.1.11") adds names to the server certificate.
 # Usage: gen-certs.sh DIR
 set -euo pipefail
 dir=${1:?usage: gen-certs.sh DIR}
@@ -33,7 +34,7 @@ leaf() {  # ca name cn san usage
 # An existing CA is kept, so certificates can be re-issued (rotation tests).
 [ -f ca.pem ] || ca ca
 [ -f other-ca.pem ] || ca other-ca
-leaf ca server etcd-server "IP:127.0.0.1,IP:::1,DNS:localhost" serverAuth,clientAuth
+leaf ca server etcd-server "IP:127.0.0.1,IP:::1,DNS:localhost${EXTRA_SANS:+,$EXTRA_SANS}" serverAuth,clientAuth
 leaf ca client etcd-client "" clientAuth
 leaf ca wrong-host wrong-host "IP:127.0.0.2" serverAuth,clientAuth
 leaf other-ca other-client other-client "" clientAuth

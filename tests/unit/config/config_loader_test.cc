@@ -128,6 +128,29 @@ TEST_F(ConfigLoaderTest, UpstreamTuningRules) {
   EXPECT_TRUE(HasError(LoadConfig(Base({"--dial-timeout=5 parsecs"})), "unknown unit"));
 }
 
+TEST_F(ConfigLoaderTest, HealthProbingRules) {
+  const LoadResult ok = LoadConfig(Base({"--probe-interval=200ms", "--probe-timeout=1s",
+                                         "--probe-read-timeout=300ms", "--readmit-rounds=5",
+                                         "--unreachable-threshold=3", "--max-lag=100",
+                                         "--holdout-max=5m"}));
+  ASSERT_TRUE(ok.ok()) << Errors(ok);
+  EXPECT_EQ(ok.config.probe_interval, std::chrono::milliseconds(200));
+  EXPECT_EQ(ok.config.readmit_rounds, 5);
+  EXPECT_EQ(ok.config.max_lag, 100);
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--probe-interval=1ms"})), "between 10ms and 60s"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--probe-timeout=1ms"})), "--probe-timeout: must be"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--probe-read-timeout=1ms"})), "at least 10ms"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--probe-read-timeout=2s", "--probe-timeout=1s"})),
+                       "must not be longer than --probe-timeout"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--unreachable-threshold=0"})), "out of range (1 to 100)"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--readmit-rounds=101"})), "out of range (1 to 100)"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--max-lag=0"})), "--max-lag: 0 is out of range"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--holdout-max=1s"})), "at least 2s"));
+  std::string many = "--endpoints=";
+  for (int i = 1; i <= 17; ++i) many += "http://127.0.0.1:" + std::to_string(i) + ",";
+  EXPECT_TRUE(HasError(LoadConfig({many}), "at most 16 members"));
+}
+
 TEST_F(ConfigLoaderTest, OperationsRules) {
   EXPECT_TRUE(HasError(LoadConfig(Base({"--metrics-addr=ftp://x:1"})), "--metrics-addr:"));
   EXPECT_TRUE(LoadConfig(Base({"--metrics-addr=127.0.0.1:9000"})).ok());

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# A real etcd cluster in network namespaces, one namespace per member, each with two links:
+#   peer link   (Raft, port 2380)   198.18.1.(10+i)/24 on bridge <tag>bp
+#   client link (port 2379)         198.18.2.(10+i)/24 on bridge <tag>bc, which the root
+#                                   namespace reaches at 198.18.2.1
+# Cutting a member from its peers while clients still reach it is one `cut`.
+#
+#   topology.sh up TAG N CERTDIR STATEDIR   create, start etcd (TLS), wait for a leader
+#   topology.sh cut TAG I                   peer link of member I down (1-based)
+#   topology.sh heal TAG I                  peer link of member I up
+#   topology.sh down TAG STATEDIR           stop etcd (by PID) and remove everything
+#   topology.sh endpoints N                 the client URLs
+#   topology.sh sans N                      the addresses certificates must name
+#
+# TAG (1-5 characters) keeps interface and namespace names unique per run. Only addresses in
+# 198.18.0.0/15 are used. Needs root.
+set -euo pipefail
+cmd=${1:?usage: see the header of this file}
+shift
+
+ns() { echo "ehp-$1-m$2"; }
+peer_ip() { echo "198.18.1.$((10 + $1))"; }
+client_ip() { echo "198.18.2.$((10 + $1))"; }
+
+endpoints() {
+  local n=$1 out="" i
+  for i in $(seq 1 "$n"); do out+="${out:+,}https://$(client_ip "$i"):2379"; done
+  echo "$out"
+}
+
+case "$cmd" in
+  endpoints) endpoints "$1" ;;
+  sans)
+    out=""
+    for i in $(seq 1 "$1"); do out+="${out:+,}IP:$(peer_ip "$i"),IP:$(client_ip "$i")"; done
+    echo "$out"
+    ;;
+  up)
+    tag=$1 n=$2 certs=$3 state=$4
+    mkdir -p "$state"
+    ip link add "${tag}bp" type bridge
+    ip link add "${tag}bc" type bridge
+    ip link set "${tag}bp" up
+    ip link set "${tag}bc" up
+    ip addr add 198.18.2.1/24 dev "${tag}bc"
+    cluster=""
+    for i in $(seq 1 "$n"); do cluster+="${cluster:+,}m$i=https://$(peer_ip "$i"):2380"; done
+    for i in $(seq 1 "$n"); do
+      name=$(ns "$tag" "$i")
+      ip netns add "$name"
+      ip -n "$name" link set lo up
+      ip link add "${tag}p$i" type veth peer name peer0 netns "$name"
+      ip link add "${tag}c$i" type veth peer name client0 netns "$name"
+      ip link set "${tag}p$i" master "${tag}bp" up
+      ip link set "${tag}c$i" master "${tag}bc" up
+      ip -n "$name" addr add "$(peer_ip "$i")/24" dev peer0
+      ip -n "$name" addr add "$(client_ip "$i")/24" dev client0
+      ip -n "$name" link set peer0 up
+      ip -n "$name" link set client0 up
+      ip netns exec "$name" etcd --name "m$i" --data-dir "$state/m$i.etcd" \
+        --listen-client-urls "https://$(client_ip "$i"):2379" \
+        --advertise-client-urls "https://$(client_ip "$i"):2379" \
+        --listen-peer-urls "https://$(peer_ip "$i"):2380" \
+        --initial-advertise-peer-urls "https://$(peer_ip "$i"):2380" \
+        --initial-cluster "$cluster" --initial-cluster-state new \
+        --initial-cluster-token "ehp-$tag" \
+        --cert-file "$certs/server.pem" --key-file "$certs/server-key.pem" \
+        --trusted-ca-file "$certs/ca.pem" --client-cert-auth \
+        --peer-cert-file "$certs/server.pem" --peer-key-file "$certs/server-key.pem" \
+        --peer-trusted-ca-file "$certs/ca.pem" --peer-client-cert-auth \
+        --logger zap --log-outputs "$state/m$i.log" </dev/null >/dev/null 2>&1 &
+      echo $! >> "$state/pids"
+    done
+    for _ in $(seq 1 300); do
+      if etcdctl --endpoints="$(endpoints "$n")" --cacert="$certs/ca.pem" \
+        --cert="$certs/client.pem" --key="$certs/client-key.pem" endpoint health \
+        >/dev/null 2>&1; then
+        exit 0
+      fi
+      sleep 0.1
+    done
+    echo "etcd did not become healthy; logs in $state" >&2
+    exit 1
+    ;;
+  cut) ip -n "$(ns "$1" "$2")" link set peer0 down ;;
+  heal) ip -n "$(ns "$1" "$2")" link set peer0 up ;;
+  down)
+    tag=$1 state=$2
+    if [ -f "$state/pids" ]; then
+      while read -r pid; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done < "$state/pids"
+      for _ in $(seq 1 50); do
+        alive=0
+        while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done < "$state/pids"
+        [ $alive -eq 0 ] && break
+        sleep 0.1
+      done
+      while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done < "$state/pids"
+      rm -f "$state/pids"
+    fi
+    for name in $(ip netns list | awk '{print $1}' | grep "^ehp-$tag-m" || true); do
+      ip netns del "$name"
+    done
+    ip link del "${tag}bp" 2>/dev/null || true
+    ip link del "${tag}bc" 2>/dev/null || true
+    ;;
+  *) echo "unknown command $cmd" >&2; exit 2 ;;
+esac

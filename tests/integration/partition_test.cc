@@ -1,0 +1,230 @@
+// Partitions in network namespaces (chaos/topology.sh): a member cut off from its peers while
+// the proxy still reaches it must be evicted well before etcd itself notices, and readmitted
+// after the heal. Needs root (CI runs as root); skipped otherwise.
+//
+// EHP_PARTITION_RUNS=N repeats each cut N times and prints the figures (chaos/measure-eviction.sh
+// does this); EHP_STEADY_SECONDS=S adds an S-second run under load without faults that must
+// evict nobody.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+#include "tests/support/etcd_cluster.h"
+#include "tests/support/proxy_fixture.h"
+
+namespace ehp::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Clock = std::chrono::steady_clock;
+
+const std::string kTopology = std::string(EHP_SOURCE_DIR) + "/chaos/topology.sh";
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoi(v) : fallback;
+}
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+class PartitionTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0 || RunCommand({"ip", "netns", "list"}).exit_code != 0) return;
+    std::mt19937 rng(std::random_device{}());
+    tag_ = new std::string("p" + std::to_string(rng() % 10000));
+    dir_ = new std::string(MakeTempDir("ehp-partition"));
+    const std::string sans = RunCommand({kTopology, "sans", "3"}).output;
+    const CommandResult certs = RunCommand(
+        {"env", "EXTRA_SANS=" + sans.substr(0, sans.find('\n')),
+         std::string(EHP_SOURCE_DIR) + "/tests/scripts/gen-certs.sh", *dir_ + "/certs"});
+    ASSERT_EQ(certs.exit_code, 0) << certs.output;
+    certs_ = new Certs{*dir_ + "/certs"};
+    const CommandResult up = RunCommand({kTopology, "up", *tag_, "3", certs_->dir, *dir_},
+                                        "", seconds(60));
+    ASSERT_EQ(up.exit_code, 0) << up.output;
+    std::string endpoints = RunCommand({kTopology, "endpoints", "3"}).output;
+    endpoints.erase(endpoints.find('\n'));
+    Config config = ProxyConfig(endpoints, *certs_);
+    config.log_level = "info";
+    // Runs cut members again and again: with the default hold-out a member would be treated as
+    // flapping (2 s, 4 s, 8 s ...). The shortest hold-out keeps readmission figures comparable.
+    config.holdout_max = seconds(2);
+    proxy_ = StartProxy(config).release();
+  }
+  static void TearDownTestSuite() {
+    delete proxy_;
+    proxy_ = nullptr;
+    if (tag_ != nullptr) RunCommand({kTopology, "down", *tag_, *dir_});
+    if (dir_ != nullptr) RemoveTree(*dir_);
+    delete certs_;
+    delete dir_;
+    delete tag_;
+  }
+  void SetUp() override {
+    if (proxy_ == nullptr) GTEST_SKIP() << "needs root and network namespaces";
+    ASSERT_TRUE(WaitFor(AllHealthy, seconds(30))) << "cluster not healthy before the test";
+  }
+
+  template <typename Pred>
+  static bool WaitFor(Pred pred, milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (pred(proxy_->health().Snapshot())) return true;
+      std::this_thread::sleep_for(milliseconds(2));
+    }
+    return false;
+  }
+  static bool AllHealthy(const HealthChecker::View& v) {
+    if (!v.quorum.has_leader) return false;
+    for (const auto& m : v.members) {
+      if (m.state != HealthState::kHealthy) return false;
+    }
+    return true;
+  }
+  // Index of the leader (or of a follower) as the quorum sees it.
+  static int Pick(bool leader) {
+    const auto v = proxy_->health().Snapshot();
+    for (size_t i = 0; i < v.members.size(); ++i) {
+      if ((v.members[i].probe.member_id == v.quorum.leader) == leader) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  struct Figures {
+    double evicted_ms = -1;       // cut -> the proxy stops using the member
+    double etcd_noticed_ms = -1;  // cut -> the member itself reports no leader
+    double readmitted_ms = -1;    // heal -> all members usable again
+    UnhealthyReason reason = UnhealthyReason::kNone;
+  };
+
+  // Cuts member i from its peers, waits for eviction, heals, waits for readmission.
+  static Figures CutAndHeal(int i) {
+    Figures f;
+    const std::string member = std::to_string(i + 1);
+    const auto cut = Clock::now();
+    EXPECT_EQ(RunCommand({kTopology, "cut", *tag_, member}).exit_code, 0);
+    const auto deadline = cut + seconds(10);
+    while (Clock::now() < deadline && (f.evicted_ms < 0 || f.etcd_noticed_ms < 0)) {
+      const auto v = proxy_->health().Snapshot();
+      const auto& m = v.members[i];
+      if (f.evicted_ms < 0 && m.state != HealthState::kHealthy) {
+        f.evicted_ms = Ms(Clock::now() - cut);
+        f.reason = m.reason;
+      }
+      if (f.etcd_noticed_ms < 0 && m.probe.status == ProbeResult::Status::kOk &&
+          m.probe.leader == 0) {
+        f.etcd_noticed_ms = Ms(Clock::now() - cut);
+      }
+      std::this_thread::sleep_for(milliseconds(2));
+    }
+    const auto heal = Clock::now();
+    EXPECT_EQ(RunCommand({kTopology, "heal", *tag_, member}).exit_code, 0);
+    if (WaitFor(AllHealthy, seconds(60))) f.readmitted_ms = Ms(Clock::now() - heal);
+    return f;
+  }
+
+  static void Report(const char* what, const std::vector<Figures>& runs) {
+    std::vector<double> evicted, noticed, readmitted;
+    for (const auto& f : runs) {
+      evicted.push_back(f.evicted_ms);
+      noticed.push_back(f.etcd_noticed_ms);
+      readmitted.push_back(f.readmitted_ms);
+      std::printf("%s: evicted after %.0f ms (%s), etcd noticed after %.0f ms, readmitted %.0f ms "
+                  "after heal\n",
+                  what, f.evicted_ms, std::string(ToString(f.reason)).c_str(), f.etcd_noticed_ms,
+                  f.readmitted_ms);
+    }
+    const auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    std::printf("%s: %zu runs, eviction median %.0f ms max %.0f ms; etcd's own detection median "
+                "%.0f ms; readmission median %.0f ms\n",
+                what, runs.size(), median(evicted), *std::max_element(evicted.begin(), evicted.end()),
+                median(noticed), median(readmitted));
+  }
+
+  static std::string* tag_;
+  static std::string* dir_;
+  static Certs* certs_;
+  static ProxyServer* proxy_;
+};
+
+std::string* PartitionTest::tag_ = nullptr;
+std::string* PartitionTest::dir_ = nullptr;
+Certs* PartitionTest::certs_ = nullptr;
+ProxyServer* PartitionTest::proxy_ = nullptr;
+
+// Scenario: a follower loses its peers but the proxy still reaches it: evicted in well under a
+// second (etcd itself needs 1-2 s to notice), readmitted after the heal.
+TEST_F(PartitionTest, FollowerCutIsEvictedFastAndReadmitted) {
+  std::vector<Figures> runs;
+  for (int r = 0; r < EnvInt("EHP_PARTITION_RUNS", 1); ++r) {
+    ASSERT_TRUE(WaitFor(AllHealthy, seconds(30)));
+    const int follower = Pick(false);
+    ASSERT_GE(follower, 0);
+    runs.push_back(CutAndHeal(follower));
+    const Figures& f = runs.back();
+    EXPECT_GE(f.evicted_ms, 0) << "not evicted within 10 s";
+    EXPECT_LT(f.evicted_ms, 1000) << "eviction took " << f.evicted_ms << " ms";
+    EXPECT_GE(f.readmitted_ms, 0) << "not readmitted within 60 s of the heal";
+  }
+  Report("follower cut", runs);
+}
+
+// Scenario: the leader loses its peers: evicted once the others elect a new leader (stale
+// leader or partitioned), readmitted after the heal.
+TEST_F(PartitionTest, LeaderCutIsEvictedAndReadmitted) {
+  std::vector<Figures> runs;
+  for (int r = 0; r < EnvInt("EHP_PARTITION_RUNS", 1); ++r) {
+    ASSERT_TRUE(WaitFor(AllHealthy, seconds(30)));
+    const int leader = Pick(true);
+    ASSERT_GE(leader, 0);
+    runs.push_back(CutAndHeal(leader));
+    const Figures& f = runs.back();
+    EXPECT_GE(f.evicted_ms, 0) << "not evicted within 10 s";
+    EXPECT_LT(f.evicted_ms, 4000);
+    EXPECT_GE(f.readmitted_ms, 0) << "not readmitted within 60 s of the heal";
+  }
+  Report("leader cut", runs);
+}
+
+// Scenario: steady load with no fault evicts nobody (EHP_STEADY_SECONDS, default 5).
+TEST_F(PartitionTest, NoEvictionsUnderSteadyLoad) {
+  const auto before = proxy_->health().Snapshot().evictions;
+  auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy_, *certs_));
+  const auto until = Clock::now() + seconds(EnvInt("EHP_STEADY_SECONDS", 5));
+  uint64_t calls = 0, failed = 0;
+  while (Clock::now() < until && calls < 5'000'000) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(5));
+    grpc::Status s;
+    if (calls % 2 == 0) {
+      etcdserverpb::PutRequest put;
+      put.set_key("steady/" + std::to_string(calls % 100));
+      put.set_value(std::string(256, 'v'));
+      etcdserverpb::PutResponse r;
+      s = kv->Put(&ctx, put, &r);
+    } else {
+      etcdserverpb::RangeRequest get;
+      get.set_key("steady/" + std::to_string(calls % 100));
+      etcdserverpb::RangeResponse r;
+      s = kv->Range(&ctx, get, &r);
+    }
+    failed += !s.ok();
+    ++calls;
+  }
+  const auto view = proxy_->health().Snapshot();
+  std::printf("steady load: %lu calls, %lu failed, %lu evictions, %lu probe rounds\n", calls,
+              failed, view.evictions - before, view.rounds);
+  EXPECT_EQ(failed, 0u);
+  EXPECT_EQ(view.evictions - before, 0u);
+}
+
+}  // namespace
+}  // namespace ehp::testing
