@@ -56,9 +56,15 @@ HealthPolicy HealthChecker::PolicyFrom(const Config& c) {
   return p;
 }
 
-HealthChecker::HealthChecker(const Config& config, UpstreamPool* pool, MemberProber* prober)
-    : config_(config), pool_(pool), prober_(prober), policy_(PolicyFrom(config)) {
+HealthChecker::HealthChecker(const Config& config, UpstreamPool* pool, MemberProber* prober,
+                             ProxyMetrics* metrics)
+    : config_(config),
+      pool_(pool),
+      prober_(prober),
+      policy_(PolicyFrom(config)),
+      metrics_(metrics) {
   const auto now = std::chrono::steady_clock::now();
+  last_round_ = now;
   for (size_t i = 0; i < prober_->size(); ++i) health_.emplace_back(policy_, now);
   verdicts_.resize(prober_->size());
   probes_.resize(prober_->size());
@@ -134,38 +140,101 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
       MemberHealth& h = health_[i];
       const HealthState before = h.state();
       const HealthTransition t = h.Observe(verdict.members[i], now);
-      if (t == HealthTransition::kChanged) {
-        changed = true;
-        if (h.state() == HealthState::kEvicted) ++evictions_;
-        const ProbeResult& p = results[i];
-        const MemberVerdict& v = verdict.members[i];
-        auto level = h.state() == HealthState::kEvicted ? spdlog::level::warn : spdlog::level::info;
-        std::string errors;
-        for (const auto& e : p.errors) errors += (errors.empty() ? "" : "; ") + e;
-        spdlog::log(level,
-                    "member {} {} -> {} reason={} status={}{}{} read={}{}{} leader={:x} term={} "
-                    "raft_index={} applied_index={} lag={} learner={} errors=[{}] "
-                    "quorum_leader={:x} quorum_term={} reads_ok={}/{} hold_ms={}",
-                    set->members[i]->name(), ToString(before), ToString(h.state()),
-                    ToString(h.state() == HealthState::kHealthy ? UnhealthyReason::kNone
-                                                                 : h.reason()),
-                    ToString(p.status), p.status_error.empty() ? "" : " status_error=",
-                    p.status_error, ToString(p.read), p.read_error.empty() ? "" : " read_error=",
-                    p.read_error, p.leader, p.raft_term, p.raft_index, p.applied_index, v.lag,
-                    p.is_learner, errors, verdict.quorum.leader, verdict.quorum.term,
-                    verdict.quorum.reads_ok, results.size(),
-                    std::chrono::duration_cast<std::chrono::milliseconds>(h.hold_until() - now)
-                        .count());
-      }
-      status.push_back(MemberStatus{h.usable(), h.usable() ? UnhealthyReason::kNone : h.reason()});
+      if (t != HealthTransition::kChanged) continue;
+      changed = true;
+      RecordLocked(i, before, now);
+      const ProbeResult& p = results[i];
+      const MemberVerdict& v = verdict.members[i];
+      auto level = h.state() == HealthState::kEvicted ? spdlog::level::warn : spdlog::level::info;
+      std::string errors;
+      for (const auto& e : p.errors) errors += (errors.empty() ? "" : "; ") + e;
+      spdlog::log(level,
+                  "member {} {} -> {} reason={} status={}{}{} read={}{}{} leader={:x} term={} "
+                  "raft_index={} applied_index={} lag={} learner={} errors=[{}] "
+                  "quorum_leader={:x} quorum_term={} reads_ok={}/{} hold_ms={}",
+                  set->members[i]->name(), ToString(before), ToString(h.state()),
+                  ToString(h.reason()), ToString(p.status),
+                  p.status_error.empty() ? "" : " status_error=", p.status_error,
+                  ToString(p.read), p.read_error.empty() ? "" : " read_error=", p.read_error,
+                  p.leader, p.raft_term, p.raft_index, p.applied_index, v.lag, p.is_learner,
+                  errors, verdict.quorum.leader, verdict.quorum.term, verdict.quorum.reads_ok,
+                  results.size(),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(h.hold_until() - now)
+                      .count());
     }
     verdicts_ = verdict.members;
     probes_ = results;
     quorum_ = verdict.quorum;
+    last_round_ = now;
     ++rounds_;
+    if (changed) status = StatusLocked();
   }
   if (changed) pool_->PublishStatus(std::move(status));
   cv_.notify_all();
+}
+
+void HealthChecker::RecordLocked(size_t i, HealthState from, MemberHealth::TimePoint now) {
+  const MemberHealth& h = health_[i];
+  const std::string& name = pool_->Members()->members[i]->name();
+  Event e{std::chrono::system_clock::now(), name, from, h.state(), h.reason()};
+  if (events_.size() < kMaxEvents) {
+    events_.push_back(std::move(e));
+  } else {
+    events_[next_event_] = std::move(e);
+  }
+  next_event_ = (next_event_ + 1) % kMaxEvents;
+  if (h.health_state() == HealthState::kEvicted && from != HealthState::kEvicted &&
+      from != HealthState::kDrained) {
+    ++evictions_;
+    if (metrics_ != nullptr) {
+      metrics_->evictions.Inc({name, std::string(ToString(h.reason()))});
+      metrics_->eviction_detection.Observe(
+          {name}, std::chrono::duration<double>(now - h.bad_since()).count());
+    }
+  }
+  if (h.health_state() == HealthState::kHealthy && from == HealthState::kProbation &&
+      metrics_ != nullptr) {
+    metrics_->readmission.Observe({name},
+                                  std::chrono::duration<double>(now - h.evicted_at()).count());
+  }
+}
+
+std::vector<MemberStatus> HealthChecker::StatusLocked() const {
+  std::vector<MemberStatus> status;
+  for (const MemberHealth& h : health_) status.push_back(MemberStatus{h.usable(), h.reason()});
+  return status;
+}
+
+bool HealthChecker::SetDrained(const std::string& name, bool drained) {
+  const std::shared_ptr<const MemberSet> set = pool_->Members();
+  std::vector<MemberStatus> status;
+  {
+    std::lock_guard lock(mu_);
+    size_t i = 0;
+    while (i < set->members.size() && set->members[i]->name() != name) ++i;
+    if (i == set->members.size()) return false;
+    if (health_[i].drained() == drained) return true;
+    const HealthState before = health_[i].state();
+    health_[i].SetDrained(drained);
+    RecordLocked(i, before, std::chrono::steady_clock::now());
+    status = StatusLocked();
+  }
+  spdlog::warn("member {} {} by an operator", name, drained ? "drained" : "undrained");
+  pool_->PublishStatus(std::move(status));
+  return true;
+}
+
+std::vector<HealthChecker::Event> HealthChecker::Events() const {
+  std::lock_guard lock(mu_);
+  if (events_.size() < kMaxEvents) return events_;
+  std::vector<Event> out(events_.begin() + next_event_, events_.end());
+  out.insert(out.end(), events_.begin(), events_.begin() + next_event_);
+  return out;
+}
+
+double HealthChecker::SecondsSinceLastRound() const {
+  std::lock_guard lock(mu_);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - last_round_).count();
 }
 
 HealthChecker::View HealthChecker::Snapshot() const {

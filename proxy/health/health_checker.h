@@ -14,13 +14,16 @@
 #include "proxy/health/member_health.h"
 #include "proxy/health/member_prober.h"
 #include "proxy/health/round_evaluator.h"
+#include "proxy/metrics/proxy_metrics.h"
 #include "proxy/upstream/upstream_pool.h"
 
 namespace ehp {
 
 class HealthChecker {
  public:
-  HealthChecker(const Config& config, UpstreamPool* pool, MemberProber* prober);
+  // `metrics` may be null.
+  HealthChecker(const Config& config, UpstreamPool* pool, MemberProber* prober,
+                ProxyMetrics* metrics = nullptr);
   ~HealthChecker();
 
   void Start();
@@ -45,17 +48,38 @@ class HealthChecker {
   };
   View Snapshot() const;
 
+  // A state change, as /events lists it.
+  struct Event {
+    std::chrono::system_clock::time_point time;
+    std::string member;
+    HealthState from;
+    HealthState to;
+    UnhealthyReason reason;
+  };
+  std::vector<Event> Events() const;  // oldest first, at most kMaxEvents
+  static constexpr size_t kMaxEvents = 200;
+
+  // Takes a member out of (or back into) service for maintenance, whatever its health. False
+  // when no member has that name.
+  bool SetDrained(const std::string& name, bool drained);
+  // Seconds since the last judged round (for /livez); large when the loop is stuck.
+  double SecondsSinceLastRound() const;
+
   static HealthPolicy PolicyFrom(const Config& config);
 
  private:
   void Loop();
   std::vector<ProbeResult> RunRound();
   void Judge(const std::vector<ProbeResult>& results, MemberHealth::TimePoint now);
+  // Requires mu_. Records a change: event, metrics.
+  void RecordLocked(size_t index, HealthState from, MemberHealth::TimePoint now);
+  std::vector<MemberStatus> StatusLocked() const;
 
   const Config config_;
   UpstreamPool* const pool_;
   MemberProber* const prober_;
   const HealthPolicy policy_;
+  ProxyMetrics* const metrics_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -66,6 +90,9 @@ class HealthChecker {
   QuorumView quorum_;                    // guarded by mu_
   uint64_t rounds_ = 0;                  // guarded by mu_
   uint64_t evictions_ = 0;               // guarded by mu_
+  std::vector<Event> events_;            // guarded by mu_; a ring of kMaxEvents
+  size_t next_event_ = 0;                // guarded by mu_
+  MemberHealth::TimePoint last_round_;   // guarded by mu_
   std::thread thread_;
 };
 

@@ -14,6 +14,8 @@ std::string_view ToString(HealthState state) {
       return "evicted";
     case HealthState::kProbation:
       return "probation";
+    case HealthState::kDrained:
+      return "drained";
   }
   return "unknown";
 }
@@ -22,6 +24,7 @@ HealthTransition MemberHealth::Observe(const MemberVerdict& v, TimePoint now) {
   read_only_ = v.read_only;
   failures_ = v.kind == Kind::kFailure ? failures_ + 1 : 0;
   suspects_ = v.kind == Kind::kSuspect ? suspects_ + 1 : 0;
+  if (failures_ + suspects_ == 1) bad_since_ = now;
 
   switch (state_) {
     case HealthState::kHealthy:
@@ -61,14 +64,19 @@ HealthTransition MemberHealth::Observe(const MemberVerdict& v, TimePoint now) {
       }
       if (v.kind == Kind::kUnconfirmed) {
         good_ = 0;  // "in a row": start over, but no reason to evict
-        return HealthTransition::kChangePending;
+          return HealthTransition::kChangePending;
       }
       return Evict(v.reason == UnhealthyReason::kNone ? reason_ : v.reason, now);
+
+    case HealthState::kDrained:
+      break;  // never stored in state_
   }
   return HealthTransition::kUnchanged;
 }
 
 HealthTransition MemberHealth::Evict(UnhealthyReason reason, TimePoint now) {
+  if (failures_ + suspects_ == 0) bad_since_ = now;  // immediate: no streak before it
+  evicted_at_ = now;
   const bool from_probation = state_ == HealthState::kProbation;
   const bool soon_after_readmission =
       ever_readmitted_ && now - readmitted_at_ < policy_.flap_window;

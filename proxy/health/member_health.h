@@ -15,6 +15,7 @@ enum class HealthState {
   kHealthy,    // takes calls
   kEvicted,    // takes no calls
   kProbation,  // good again; takes no calls until readmit-rounds good rounds in a row
+  kDrained,    // taken out by an operator; health is still tracked underneath
 };
 
 enum class HealthTransition {
@@ -33,11 +34,20 @@ class MemberHealth {
 
   HealthTransition Observe(const MemberVerdict& verdict, TimePoint now);
 
-  HealthState state() const { return state_; }
-  bool usable() const { return state_ == HealthState::kHealthy; }
+  // The operator's drain is kept apart from health: undrain returns to whatever health says.
+  void SetDrained(bool drained) { drained_ = drained; }
+  bool drained() const { return drained_; }
+
+  HealthState state() const { return drained_ ? HealthState::kDrained : state_; }
+  bool usable() const { return !drained_ && state_ == HealthState::kHealthy; }
+  // The health state without the drain.
+  HealthState health_state() const { return state_; }
   bool read_only() const { return read_only_; }
-  // Why the member is not healthy (kNone when healthy).
-  UnhealthyReason reason() const { return reason_; }
+  // Why the member is not usable (kNone when it is).
+  UnhealthyReason reason() const { return drained_ ? UnhealthyReason::kDrained : reason_; }
+  // When the current bad streak began (for time-to-evict), and when it was evicted.
+  TimePoint bad_since() const { return bad_since_; }
+  TimePoint evicted_at() const { return evicted_at_; }
   TimePoint since() const { return since_; }
   // Readmission does not start before this (flapping members are held out longer each time).
   TimePoint hold_until() const { return hold_until_; }
@@ -54,6 +64,9 @@ class MemberHealth {
   TimePoint readmitted_at_{};
   bool ever_readmitted_ = false;
   bool read_only_ = false;
+  bool drained_ = false;
+  TimePoint bad_since_{};
+  TimePoint evicted_at_{};
   int failures_ = 0;  // consecutive kFailure rounds
   int suspects_ = 0;  // consecutive kSuspect rounds
   int good_ = 0;      // consecutive kGood rounds (evicted/probation)

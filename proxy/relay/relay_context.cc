@@ -1,5 +1,7 @@
 #include "proxy/relay/relay_context.h"
 
+#include <array>
+
 namespace ehp {
 
 bool FailedBeforeSending(const grpc::Status& status, const grpc::ClientContext& call) {
@@ -11,6 +13,32 @@ bool FailedBeforeSending(const grpc::Status& status, const grpc::ClientContext& 
   return message.find("failed to connect to all addresses") != std::string::npos ||
          message.find("Connection refused") != std::string::npos ||
          message.find("connections to all backends failing") != std::string::npos;
+}
+
+}  // namespace ehp
+
+namespace ehp {
+namespace {
+
+// Prometheus label values for gRPC codes, as grpc-go and grpc_prometheus spell them.
+const std::array<const char*, 17> kCodeNames = {
+    "OK",       "Canceled",          "Unknown",         "InvalidArgument", "DeadlineExceeded",
+    "NotFound", "AlreadyExists",     "PermissionDenied", "ResourceExhausted",
+    "FailedPrecondition", "Aborted", "OutOfRange",       "Unimplemented",   "Internal",
+    "Unavailable", "DataLoss",       "Unauthenticated"};
+
+}  // namespace
+
+void RecordCall(const RelayContext& relay, const std::string& method, const grpc::Status& status,
+                const Member* member, std::chrono::steady_clock::time_point start) {
+  if (relay.metrics == nullptr) return;
+  const auto [service, name] = SplitMethod(method);
+  const size_t code = static_cast<size_t>(status.error_code());
+  relay.metrics->calls.Inc({service, name, code < kCodeNames.size() ? kCodeNames[code] : "Unknown",
+                            member ? member->name() : ""});
+  relay.metrics->call_duration.Observe(
+      {service, name},
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 }  // namespace ehp

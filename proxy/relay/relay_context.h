@@ -1,6 +1,9 @@
 // What every relayed call needs from the proxy; owned by the relay service, outlives all calls.
 #pragma once
 
+#include <chrono>
+
+#include "proxy/metrics/proxy_metrics.h"
 #include "proxy/relay/method_table.h"
 #include "proxy/relay/stream_registry.h"
 #include "proxy/upstream/upstream_pool.h"
@@ -11,7 +14,12 @@ struct RelayContext {
   UpstreamPool* upstream;
   StreamRegistry* streams;
   const MethodTable* methods;
+  ProxyMetrics* metrics;  // may be null
 };
+
+// Counts a finished call and its duration. `member` is empty when no member took it.
+void RecordCall(const RelayContext& relay, const std::string& method, const grpc::Status& status,
+                const Member* member, std::chrono::steady_clock::time_point start);
 
 // True when a failed call provably never reached a member: the connection could not be
 // established, so the request was never written. Such a call is safe to send to another member,

@@ -5,7 +5,7 @@ namespace ehp {
 bool StreamRegistry::Add(AbortableStream* stream) {
   std::lock_guard lock(mu_);
   if (closing_) return false;
-  streams_.insert(stream);
+  streams_.emplace(stream, stream->member_name());
   return true;
 }
 
@@ -19,12 +19,23 @@ void StreamRegistry::CloseAll(const grpc::Status& status) {
   // mu_) before it is deleted. Abort() must therefore never call back into the registry.
   std::lock_guard lock(mu_);
   closing_ = true;
-  for (AbortableStream* s : streams_) s->Abort(status);
+  for (const auto& [s, member] : streams_) s->Abort(status);
 }
 
 size_t StreamRegistry::size() const {
   std::lock_guard lock(mu_);
   return streams_.size();
+}
+
+}  // namespace ehp
+
+namespace ehp {
+
+std::map<std::string, size_t> StreamRegistry::CountByMember() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, size_t> out;
+  for (const auto& [s, member] : streams_) out[member]++;
+  return out;
 }
 
 }  // namespace ehp

@@ -4,8 +4,10 @@
 
 #include <grpcpp/support/status.h>
 
+#include <map>
 #include <mutex>
-#include <unordered_set>
+#include <string>
+#include <unordered_map>
 
 namespace ehp {
 
@@ -14,6 +16,8 @@ class AbortableStream {
   virtual ~AbortableStream() = default;
   // Ends the stream towards the client with `status` and cancels it towards the member.
   virtual void Abort(const grpc::Status& status) = 0;
+  // The member the stream is relayed to.
+  virtual const std::string& member_name() const = 0;
 };
 
 class StreamRegistry {
@@ -25,10 +29,11 @@ class StreamRegistry {
   // Refuses new streams from now on and aborts every registered one.
   void CloseAll(const grpc::Status& status);
   size_t size() const;
+  std::map<std::string, size_t> CountByMember() const;
 
  private:
   mutable std::mutex mu_;
-  std::unordered_set<AbortableStream*> streams_;  // guarded by mu_
+  std::unordered_map<AbortableStream*, std::string> streams_;  // guarded by mu_
   bool closing_ = false;                          // guarded by mu_
 };
 

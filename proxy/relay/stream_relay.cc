@@ -161,6 +161,7 @@ void StreamRelay::Abort(const grpc::Status& status) {
 void StreamRelay::FinishLocked(const grpc::Status& status) {
   if (finished_) return;
   finished_ = true;
+  RecordCall(relay_, method_, status, member_.get(), start_);
   Finish(status);
 }
 

@@ -35,6 +35,7 @@ class StreamRelay final : public grpc::ServerGenericBidiReactor, public Abortabl
 
   // AbortableStream
   void Abort(const grpc::Status& status) override;
+  const std::string& member_name() const override { return member_->name(); }
 
  private:
   // The member's side.
@@ -67,6 +68,7 @@ class StreamRelay final : public grpc::ServerGenericBidiReactor, public Abortabl
   grpc::CallbackServerContext* const server_context_;
   const std::string method_;
   const RelayContext relay_;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::shared_ptr<Member> member_;
   std::unique_ptr<grpc::ClientContext> call_;
   MemberCall member_call_{this};

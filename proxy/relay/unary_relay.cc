@@ -29,7 +29,8 @@ void UnaryRelay::SendToMember() {
   std::shared_ptr<Member> member = relay_.upstream->Pick(tried);
   if (member == nullptr) {
     // Fail fast with the reasons, never hang: the health checker knows no member can serve.
-    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, relay_.upstream->UnavailableMessage()));
+    FinishCall(grpc::Status(grpc::StatusCode::UNAVAILABLE, relay_.upstream->UnavailableMessage()),
+               false);
     return;
   }
   SendTo(std::move(member));
@@ -41,7 +42,7 @@ void UnaryRelay::SendTo(std::shared_ptr<Member> member) {
   {
     std::lock_guard lock(mu_);
     if (cancelled_) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"));
+      FinishCall(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"), false);
       return;
     }
     // Deadline and cancellation of the client's call carry over to the member's.
@@ -60,13 +61,19 @@ void UnaryRelay::OnMemberDone(const grpc::Status& status) {
     if (std::shared_ptr<Member> next = relay_.upstream->Pick(tried)) {
       SPDLOG_DEBUG("{} to {} failed before sending ({}); trying {}", method_,
                    tried_.back()->name(), status.error_message(), next->name());
+      if (relay_.metrics != nullptr) relay_.metrics->retries.Inc({"connect_failed"});
       SendTo(std::move(next));
       return;
     }
   }
   CopyInitialMetadata(*call_, server_context_);
   CopyTrailingMetadata(*call_, server_context_);
-  if (status.ok()) {
+  FinishCall(status, status.ok());
+}
+
+void UnaryRelay::FinishCall(const grpc::Status& status, bool with_response) {
+  RecordCall(relay_, method_, status, tried_.empty() ? nullptr : tried_.back().get(), start_);
+  if (with_response) {
     StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
   } else {
     Finish(status);

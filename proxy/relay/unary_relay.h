@@ -28,10 +28,13 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
   void SendToMember();
   void SendTo(std::shared_ptr<Member> member);
   void OnMemberDone(const grpc::Status& status);
+  // Finish() that also counts the call.
+  void FinishCall(const grpc::Status& status, bool with_response);
 
   grpc::CallbackServerContext* const server_context_;
   const std::string method_;
   const RelayContext relay_;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
 

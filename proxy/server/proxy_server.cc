@@ -11,8 +11,12 @@ ProxyServer::ProxyServer(const Config& config)
     : config_(config),
       upstream_(config_),
       prober_(config_),
-      health_(config_, &upstream_, &prober_),
-      service_(RelayContext{&upstream_, &streams_, &methods_}) {}
+      health_(config_, &upstream_, &prober_, &metrics_),
+      service_(RelayContext{&upstream_, &streams_, &methods_, &metrics_}) {}
+
+std::string ProxyServer::RenderMetrics() const {
+  return metrics_.Render(config_, health_, upstream_, streams_);
+}
 
 ProxyServer::~ProxyServer() {
   Shutdown();

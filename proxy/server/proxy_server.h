@@ -10,6 +10,7 @@
 #include "proxy/config/proxy_config.h"
 #include "proxy/health/grpc_member_prober.h"
 #include "proxy/health/health_checker.h"
+#include "proxy/metrics/proxy_metrics.h"
 #include "proxy/relay/method_table.h"
 #include "proxy/relay/relay_service.h"
 #include "proxy/relay/stream_registry.h"
@@ -36,9 +37,14 @@ class ProxyServer {
 
   size_t open_streams() const { return streams_.size(); }
   const HealthChecker& health() const { return health_; }
+  HealthChecker& health() { return health_; }
+  const ProxyMetrics& metrics() const { return metrics_; }
+  // The /metrics page.
+  std::string RenderMetrics() const;
 
  private:
   const Config config_;
+  ProxyMetrics metrics_;
   UpstreamPool upstream_;
   GrpcMemberProber prober_;
   HealthChecker health_;

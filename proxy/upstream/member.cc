@@ -21,6 +21,12 @@ bool Member::Reachable() const {
   return false;
 }
 
+int Member::ReadyConnections() const {
+  int ready = 0;
+  for (const auto& channel : channels_) ready += channel->GetState(false) == GRPC_CHANNEL_READY;
+  return ready;
+}
+
 void Member::Connect() {
   for (const auto& channel : channels_) channel->GetState(true);
 }

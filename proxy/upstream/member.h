@@ -27,6 +27,9 @@ class Member {
   // would fail before reaching the member.
   bool Reachable() const;
 
+  // Connections that are established right now (READY).
+  int ReadyConnections() const;
+
   // Starts connecting every idle connection, so the first calls do not pay for the handshake.
   void Connect();
 

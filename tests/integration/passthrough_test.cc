@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <future>
 
+#include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "proxy/config/config_loader.h"
 #include "proxy/server/proxy_server.h"
 
@@ -22,6 +23,7 @@ using std::chrono::seconds;
 
 std::string Str(const grpc::string_ref& s) { return std::string(s.data(), s.size()); }
 
+// Answers the proxy's health probes as a healthy one-member etcd would, so the member is used.
 // Unary "/test.Echo/Unary": echoes request metadata back as "echo-<key>" initial metadata, adds
 // trailers, reports the deadline it saw, and fails with the code and message the request asks
 // for, with binary details. Streaming "/test.Echo/Stream": never answers; records cancellation.
@@ -39,6 +41,21 @@ class EchoBackend final : public grpc::CallbackGenericService {
    public:
     explicit Unary(grpc::GenericCallbackServerContext* ctx) : ctx_(ctx) { StartRead(&req_); }
     void OnReadDone(bool) override {
+      if (ctx_->method() == "/etcdserverpb.Maintenance/Status" ||
+          ctx_->method() == "/etcdserverpb.KV/Range") {
+        etcdserverpb::StatusResponse status;
+        status.mutable_header()->set_cluster_id(1);
+        status.mutable_header()->set_member_id(1);
+        status.set_leader(1);
+        status.set_raftterm(1);
+        const std::string bytes = ctx_->method() == "/etcdserverpb.KV/Range"
+                                      ? etcdserverpb::RangeResponse().SerializeAsString()
+                                      : status.SerializeAsString();
+        grpc::Slice slice(bytes);
+        resp_ = grpc::ByteBuffer(&slice, 1);
+        StartWriteAndFinish(&resp_, grpc::WriteOptions(), grpc::Status::OK);
+        return;
+      }
       std::string code = "0";
       for (const auto& [k, v] : ctx_->client_metadata()) {
         ctx_->AddInitialMetadata("echo-" + Str(k), Str(v));
@@ -62,6 +79,7 @@ class EchoBackend final : public grpc::CallbackGenericService {
    private:
     grpc::GenericCallbackServerContext* ctx_;
     grpc::ByteBuffer req_;
+    grpc::ByteBuffer resp_;
   };
 
   class Hang final : public grpc::ServerGenericBidiReactor {

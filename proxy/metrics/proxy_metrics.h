@@ -1,0 +1,54 @@
+// Every metric the proxy exports, declared in one place. Names follow Prometheus conventions
+// (base units, _total counters, _seconds histograms) and are a contract: never rename one.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "proxy/metrics/metric_families.h"
+
+namespace ehp {
+
+class HealthChecker;
+class UpstreamPool;
+class StreamRegistry;
+struct Config;
+
+struct ProxyMetrics {
+  // Updated as calls end (relay) and as members change state (health checker).
+  CounterFamily calls{"etcd_health_proxy_calls_total",
+                      "Calls relayed, by gRPC service, method, status code and member.",
+                      {"service", "method", "code", "member"}};
+  HistogramFamily call_duration{
+      "etcd_health_proxy_call_duration_seconds",
+      "Duration of relayed calls as the client sees them (streams: their whole life).",
+      {"service", "method"},
+      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}};
+  CounterFamily retries{"etcd_health_proxy_retries_total",
+                        "Calls sent again to another member, by reason.",
+                        {"reason"}};
+  CounterFamily evictions{"etcd_health_proxy_evictions_total",
+                          "Members evicted, by member and reason.",
+                          {"member", "reason"}};
+  HistogramFamily eviction_detection{
+      "etcd_health_proxy_eviction_detection_seconds",
+      "Time from a member's first bad probe round to its eviction (0 for immediate reasons).",
+      {"member"},
+      {0.1, 0.25, 0.5, 1, 2, 5, 10, 30}};
+  HistogramFamily readmission{"etcd_health_proxy_readmission_seconds",
+                              "Time from a member's eviction to its readmission.",
+                              {"member"},
+                              {1, 2, 5, 10, 30, 60, 120, 300, 600}};
+
+  // The whole /metrics page: the families above plus gauges read at scrape time.
+  std::string Render(const Config& config, const HealthChecker& health,
+                     const UpstreamPool& upstream, const StreamRegistry& streams) const;
+};
+
+// "/etcdserverpb.KV/Range" -> {"etcdserverpb.KV", "Range"}.
+std::pair<std::string, std::string> SplitMethod(std::string_view path);
+
+// Seconds since the epoch at which the PEM certificate in `path` expires; -1 if unreadable.
+double CertificateNotAfter(const std::string& path);
+
+}  // namespace ehp
