@@ -141,6 +141,11 @@ void ValidateConfig(const Config& c, const Origins& origins,
   check.Range("max-send-bytes", c.max_send_bytes, 1024, (1LL << 31) - 1);
 
   // Operations.
+  if (c.metrics_addr.tls) {
+    check.Error("metrics-addr",
+                "https:// is not supported yet for the admin plane; use http:// "
+                "on a loopback address");
+  }
   if (!c.metrics_addr.tls && !IsLoopbackHost(c.metrics_addr.host)) {
     warnings->push_back(
         "metrics-addr: the admin plane listens in plaintext on a non-loopback "
@@ -152,6 +157,9 @@ void ValidateConfig(const Config& c, const Origins& origins,
   }
   if (c.shutdown_grace < std::chrono::milliseconds(0) || c.shutdown_grace > std::chrono::hours(1)) {
     check.Error("shutdown-grace", "must be between 0s and 1h");
+  }
+  if (c.admin_read_timeout < std::chrono::milliseconds(100)) {
+    check.Error("admin-read-timeout", "must be at least 100ms");
   }
   if (c.cert_reload_interval < std::chrono::seconds(1)) {
     check.Error("cert-reload-interval", "must be at least 1s");

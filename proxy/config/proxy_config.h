@@ -26,9 +26,9 @@ struct Config {
   std::chrono::milliseconds probe_interval{100};
   std::chrono::milliseconds probe_timeout{500};       // Maintenance.Status deadline
   std::chrono::milliseconds probe_read_timeout{150};  // linearizable probe read deadline
-  int unreachable_threshold = 2;  // failed Status rounds in a row before eviction
-  int readmit_rounds = 3;         // good rounds in a row before readmission
-  int64_t max_lag = 5000;         // applied-index entries a member may trail
+  int unreachable_threshold = 2;                 // failed Status rounds in a row before eviction
+  int readmit_rounds = 3;                        // good rounds in a row before readmission
+  int64_t max_lag = 5000;                        // applied-index entries a member may trail
   std::chrono::milliseconds holdout_max{60000};  // longest hold-out of a flapping member
 
   // Client listener.
@@ -42,6 +42,7 @@ struct Config {
 
   // Operations.
   HttpAddress metrics_addr;
+  std::chrono::milliseconds admin_read_timeout{10000};  // a slow admin client is cut off
   std::chrono::milliseconds shutdown_grace{10000};
   std::chrono::milliseconds cert_reload_interval{5000};
   std::string log_level = "info";

@@ -196,6 +196,8 @@ std::vector<Setting> MakeSettings() {
                         return error;
                       },
                       [](const Config& c) { return c.metrics_addr.raw; }});
+  s.push_back(DurationSetting("admin-read-timeout", kOps, &Config::admin_read_timeout,
+                              "How long the admin plane waits for a whole request."));
   s.push_back(DurationSetting("shutdown-grace", kOps, &Config::shutdown_grace,
                               "On SIGTERM, how long unary calls may take to finish."));
   s.push_back(DurationSetting("cert-reload-interval", kOps, &Config::cert_reload_interval,

@@ -12,7 +12,9 @@ ProxyServer::ProxyServer(const Config& config)
       upstream_(config_),
       prober_(config_),
       health_(config_, &upstream_, &prober_, &metrics_),
-      service_(RelayContext{&upstream_, &streams_, &methods_, &metrics_}) {}
+      service_(RelayContext{&upstream_, &streams_, &methods_, &metrics_}),
+      admin_(config_.metrics_addr, &admin_backend_,
+             AdminServer::Limits{.read_timeout = config_.admin_read_timeout}) {}
 
 std::string ProxyServer::RenderMetrics() const {
   return metrics_.Render(config_, health_, upstream_, streams_);
@@ -51,6 +53,11 @@ bool ProxyServer::Start(std::string* error) {
     server_.reset();
     return false;
   }
+  if (!admin_.Start(error)) {
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_.reset();
+    return false;
+  }
   spdlog::info("listening on {} ({}), relaying to {} member(s), {} connection(s) each", Address(),
                config_.cert_file.empty()         ? "plaintext"
                : config_.trusted_ca_file.empty() ? "TLS"
@@ -77,6 +84,7 @@ void ProxyServer::Shutdown() {
   server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
   server_->Wait();
   health_.Stop();
+  admin_.Stop();
   spdlog::info("shut down");
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "proxy/admin/admin_server.h"
 #include "proxy/config/proxy_config.h"
 #include "proxy/health/grpc_member_prober.h"
 #include "proxy/health/health_checker.h"
@@ -14,6 +15,7 @@
 #include "proxy/relay/method_table.h"
 #include "proxy/relay/relay_service.h"
 #include "proxy/relay/stream_registry.h"
+#include "proxy/server/proxy_admin_backend.h"
 #include "proxy/upstream/upstream_pool.h"
 
 namespace ehp {
@@ -41,6 +43,10 @@ class ProxyServer {
   const ProxyMetrics& metrics() const { return metrics_; }
   // The /metrics page.
   std::string RenderMetrics() const;
+  const Config& config() const { return config_; }
+  bool serving() const { return server_ != nullptr && !stopped_; }
+  // The admin plane's port (useful with port 0).
+  int admin_port() const { return admin_.port(); }
 
  private:
   const Config config_;
@@ -51,6 +57,8 @@ class ProxyServer {
   StreamRegistry streams_;
   MethodTable methods_;
   RelayService service_;
+  ProxyAdminBackend admin_backend_{this};
+  AdminServer admin_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool stopped_ = false;

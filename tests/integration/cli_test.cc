@@ -81,7 +81,7 @@ TEST_F(CliTest, BadConfigNamesKeyLineAndColumn) {
 // Scenario: SIGTERM stops a running proxy cleanly with exit code 0.
 TEST_F(CliTest, SigtermExitsZero) {
   Process p({EHP_BINARY, "--endpoints=http://127.0.0.1:" + std::to_string(FreePort()),
-             "--listen-addr=127.0.0.1:" + std::to_string(FreePort())},
+             "--listen-addr=127.0.0.1:" + std::to_string(FreePort()), "--metrics-addr=127.0.0.1:0"},
             dir_ + "/proxy.log");
   for (int i = 0;
        i < 200 && ReadFile(dir_ + "/proxy.log").find("listening on") == std::string::npos; ++i) {
@@ -98,7 +98,7 @@ TEST_F(CliTest, SigtermExitsZero) {
 // Scenario: a port that is already taken is a start-up failure (exit 1), not a silent split.
 TEST_F(CliTest, PortInUseFails) {
   const int port = FreePort();
-  Process first({EHP_BINARY, "--endpoints=http://127.0.0.1:1",
+  Process first({EHP_BINARY, "--endpoints=http://127.0.0.1:1", "--metrics-addr=127.0.0.1:0",
                  "--listen-addr=127.0.0.1:" + std::to_string(port)},
                 dir_ + "/first.log");
   for (int i = 0;
@@ -106,7 +106,8 @@ TEST_F(CliTest, PortInUseFails) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   const CommandResult second =
-      Proxy({"--endpoints=http://127.0.0.1:1", "--listen-addr=127.0.0.1:" + std::to_string(port)});
+      Proxy({"--endpoints=http://127.0.0.1:1", "--metrics-addr=127.0.0.1:0",
+             "--listen-addr=127.0.0.1:" + std::to_string(port)});
   EXPECT_EQ(second.exit_code, 1) << second.output;
   EXPECT_NE(second.output.find("cannot listen on 127.0.0.1:" + std::to_string(port)),
             std::string::npos)

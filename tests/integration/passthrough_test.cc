@@ -109,7 +109,7 @@ class PassthroughTest : public ::testing::Test {
     backend_server_ = builder.BuildAndStart();
     ASSERT_NE(backend_port_, 0);
     LoadResult r = LoadConfig({"--endpoints=http://127.0.0.1:" + std::to_string(backend_port_),
-                               "--listen-addr=127.0.0.1:0"});
+                               "--listen-addr=127.0.0.1:0", "--metrics-addr=127.0.0.1:0"});
     ASSERT_TRUE(r.ok());
     proxy_ = std::make_unique<ProxyServer>(r.config);
     std::string error;

@@ -7,11 +7,11 @@
 namespace ehp::testing {
 
 Config ProxyConfig(const std::string& endpoints, const Certs& certs) {
-  LoadResult r = LoadConfig({"--endpoints=" + endpoints, "--cacert=" + certs.ca(),
-                             "--cert=" + certs.client(), "--key=" + certs.client_key(),
-                             "--listen-addr=127.0.0.1:0", "--cert-file=" + certs.server(),
-                             "--key-file=" + certs.server_key(), "--trusted-ca-file=" + certs.ca(),
-                             "--cert-reload-interval=1s", "--shutdown-grace=2s"});
+  LoadResult r = LoadConfig(
+      {"--endpoints=" + endpoints, "--cacert=" + certs.ca(), "--cert=" + certs.client(),
+       "--key=" + certs.client_key(), "--listen-addr=127.0.0.1:0", "--cert-file=" + certs.server(),
+       "--key-file=" + certs.server_key(), "--trusted-ca-file=" + certs.ca(),
+       "--cert-reload-interval=1s", "--shutdown-grace=2s", "--metrics-addr=127.0.0.1:0"});
   EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front());
   return r.config;
 }

@@ -15,7 +15,8 @@ ProxyProcess::ProxyProcess(const std::string& dir, const std::string& endpoints,
                                    "--listen-addr=" + address(),
                                    "--cert-file=" + certs.server(),
                                    "--key-file=" + certs.server_key(),
-                                   "--trusted-ca-file=" + certs.ca()};
+                                   "--trusted-ca-file=" + certs.ca(),
+                                   "--metrics-addr=127.0.0.1:0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   process_ = Process(argv, log_path_);
   for (int i = 0; i < 200; ++i) {

@@ -1,0 +1,44 @@
+// The admin plane's routes as a pure function: request in, response out, no sockets. The
+// listener and sessions (admin_server) only carry bytes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ehp {
+
+struct AdminRequest {
+  std::string method;    // "GET", "POST", ...
+  std::string target;    // path and query, e.g. "/readyz?verbose"
+  bool trusted = false;  // from loopback: may use the mutating endpoints
+};
+
+struct AdminResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::string allow;  // for 405
+};
+
+// What the routes read and change; implemented over the running proxy.
+class AdminBackend {
+ public:
+  virtual ~AdminBackend() = default;
+  virtual std::string MetricsText() = 0;
+  // Each readiness check: name, passed, detail.
+  struct Check {
+    std::string name;
+    bool ok;
+    std::string detail;
+  };
+  virtual std::vector<Check> LivenessChecks() = 0;
+  virtual std::vector<Check> ReadinessChecks() = 0;
+  virtual std::string StatusJson() = 0;
+  virtual std::string EventsJson() = 0;
+  // False when there is no member of that name.
+  virtual bool SetDrained(const std::string& member, bool drained) = 0;
+};
+
+AdminResponse RouteAdmin(const AdminRequest& request, AdminBackend& backend);
+
+}  // namespace ehp

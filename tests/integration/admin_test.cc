@@ -1,0 +1,203 @@
+// The admin plane of a proxy in front of a real 3-member cluster: /metrics passes promtool and
+// follows evictions, /readyz and /status follow the cluster, drain moves calls, and hostile HTTP
+// gets the right status while the proxy keeps serving.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/support/etcd_cluster.h"
+#include "tests/support/http_client.h"
+#include "tests/support/proxy_fixture.h"
+
+namespace ehp::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class AdminTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(MakeTempDir("ehp-admin"));
+    certs_ = new Certs(GenerateCerts(*dir_ + "/certs"));
+    cluster_ = new EtcdCluster(*dir_, *certs_);
+    ASSERT_TRUE(cluster_->Start());
+    Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
+    config.admin_read_timeout = milliseconds(500);
+    proxy_ = StartProxy(config).release();
+  }
+  static void TearDownTestSuite() {
+    delete proxy_;
+    delete cluster_;
+    RemoveTree(*dir_);
+    delete certs_;
+    delete dir_;
+  }
+
+  int port() const { return proxy_->admin_port(); }
+  std::string Metrics() { return Http(port(), "GET", "/metrics").body; }
+  bool WaitForStatus(const std::string& fragment, seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Http(port(), "GET", "/status").body.find(fragment) != std::string::npos) return true;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return false;
+  }
+  grpc::Status Range() {
+    auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy_, *certs_));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(5));
+    etcdserverpb::RangeRequest req;
+    req.set_key("admin");
+    etcdserverpb::RangeResponse resp;
+    return kv->Range(&ctx, req, &resp);
+  }
+  std::string Member(int i) const { return cluster_->ClientTarget(i); }
+
+  static std::string* dir_;
+  static Certs* certs_;
+  static EtcdCluster* cluster_;
+  static ProxyServer* proxy_;
+};
+
+std::string* AdminTest::dir_ = nullptr;
+Certs* AdminTest::certs_ = nullptr;
+EtcdCluster* AdminTest::cluster_ = nullptr;
+ProxyServer* AdminTest::proxy_ = nullptr;
+
+// Scenario: /metrics is valid Prometheus text (promtool) with the member gauges and call
+// counters.
+TEST_F(AdminTest, MetricsPassPromtool) {
+  ASSERT_TRUE(Range().ok());
+  const HttpResult r = Http(port(), "GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.headers.find("text/plain; version=0.0.4"), std::string::npos);
+  const std::string file = *dir_ + "/metrics.txt";
+  WriteFile(file, r.body);
+  const CommandResult check = RunCommand({"sh", "-c", "promtool check metrics < " + file});
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(MetricValue(r.body, "etcd_health_proxy_member_healthy{member=\"" + Member(i) + "\"}"),
+              1);
+  }
+  EXPECT_GE(MetricValue(r.body, "etcd_health_proxy_calls_total"), 1);
+  EXPECT_NE(r.body.find("etcd_health_proxy_calls_total{service=\"etcdserverpb.KV\","
+                        "method=\"Range\",code=\"OK\""),
+            std::string::npos);
+  EXPECT_NE(r.body.find("etcd_health_proxy_build_info{version="), std::string::npos);
+  EXPECT_NE(r.body.find("etcd_health_proxy_certificate_expiry_timestamp_seconds{certificate="
+                        "\"listener\""),
+            std::string::npos);
+  EXPECT_EQ(MetricValue(r.body, "etcd_health_proxy_quorum_has_leader"), 1);
+}
+
+// Scenario: stop a member: its gauge drops, the eviction is counted and listed in /events;
+// start it again: readmitted. /readyz stays 200 throughout (two members serve).
+TEST_F(AdminTest, MetricsFollowEvictionAndReadmission) {
+  const std::string m = Member(2);
+  const std::string healthy = "etcd_health_proxy_member_healthy{member=\"" + m + "\"}";
+  const std::string evicted =
+      "etcd_health_proxy_evictions_total{member=\"" + m + "\",reason=\"unreachable\"}";
+  const double before = MetricValue(Metrics(), evicted);
+  cluster_->StopMember(2);
+  ASSERT_TRUE(WaitForStatus("\"name\":\"" + m + "\",\"endpoint\":\"" + cluster_->ClientUrl(2) +
+                                "\",\"zone\":null,\"state\":\"evicted\"",
+                            seconds(10)));
+  std::string text = Metrics();
+  EXPECT_EQ(MetricValue(text, healthy), 0);
+  EXPECT_EQ(MetricValue(text, evicted), before + 1);
+  EXPECT_EQ(Http(port(), "GET", "/readyz").status, 200);
+  const std::string events = Http(port(), "GET", "/events").body;
+  EXPECT_NE(events.find("\"member\":\"" + m +
+                        "\",\"from\":\"healthy\",\"to\":\"evicted\","
+                        "\"reason\":\"unreachable\""),
+            std::string::npos)
+      << events;
+  cluster_->StartMember(2);
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+  while (MetricValue(Metrics(), healthy) != 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  text = Metrics();
+  EXPECT_EQ(MetricValue(text, healthy), 1);
+  EXPECT_GE(MetricValue(text, "etcd_health_proxy_readmission_seconds_count{member=\"" + m + "\"}"),
+            1);
+}
+
+// Scenario: /status names the quorum's leader; draining a member takes it out of /status and of
+// the calls; draining all makes /readyz 503; undrain brings them back.
+TEST_F(AdminTest, StatusDrainAndReadiness) {
+  ASSERT_TRUE(WaitForStatus("\"quorum\":true", seconds(30)));
+  const std::string status = Http(port(), "GET", "/status").body;
+  EXPECT_EQ(status.find("\"leader\":null,\"quorum\""), std::string::npos) << status;
+
+  const std::string m0 = Member(0);
+  ASSERT_EQ(Http(port(), "POST", "/members/" + m0 + "/drain").status, 200);
+  EXPECT_TRUE(WaitForStatus("\"name\":\"" + m0 + "\",\"endpoint\":\"" + cluster_->ClientUrl(0) +
+                                "\",\"zone\":null,\"state\":\"drained\",\"reason\":\"drained\"",
+                            seconds(2)));
+  const auto calls_to = [&](const std::string& member) {
+    double sum = 0;
+    const std::string text = Metrics();
+    for (const char* code : {"OK"}) {
+      sum += MetricValue(text, std::string("etcd_health_proxy_calls_total{service=\"etcdserverpb."
+                                           "KV\",method=\"Range\",code=\"") +
+                                   code + "\",member=\"" + member + "\"}");
+    }
+    return sum;
+  };
+  const double drained_before = calls_to(m0);
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(Range().ok());
+  EXPECT_EQ(calls_to(m0), drained_before) << "a drained member took calls";
+
+  for (int i = 1; i < 3; ++i) {
+    ASSERT_EQ(Http(port(), "POST", "/members/" + Member(i) + "/drain").status, 200);
+  }
+  const HttpResult not_ready = Http(port(), "GET", "/readyz?verbose");
+  EXPECT_EQ(not_ready.status, 503);
+  EXPECT_NE(not_ready.body.find("[-]usable-member failed: 0/3 members usable"), std::string::npos)
+      << not_ready.body;
+  const grpc::Status s = Range();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(s.error_message().find(m0 + ": drained"), std::string::npos) << s.error_message();
+
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Http(port(), "POST", "/members/" + Member(i) + "/undrain").status, 200);
+  }
+  EXPECT_EQ(Http(port(), "GET", "/readyz").status, 200);
+  EXPECT_TRUE(Range().ok());
+  EXPECT_EQ(Http(port(), "POST", "/members/nobody/drain").status, 404);
+}
+
+// Scenario: hostile HTTP on the admin port gets the right status, and both the admin plane and
+// the relay keep serving.
+TEST_F(AdminTest, HostileRequests) {
+  const HttpResult big = HttpExchange(port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                                                  std::string(64 * 1024, 'a') + "\r\n\r\n");
+  EXPECT_EQ(big.status, 431);
+  const HttpResult body = HttpExchange(
+      port(), "POST /members/x/drain HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" +
+                  std::string(200000, 'b'));
+  EXPECT_EQ(body.status, 413);
+  EXPECT_EQ(HttpExchange(port(), "NONSENSE\r\n\r\n").status, 400);
+  EXPECT_EQ(Http(port(), "DELETE", "/metrics").status, 405);
+  EXPECT_EQ(Http(port(), "GET", "/../../etc/passwd").status, 404);
+  // Slowloris: half a request line, then silence: the session is closed by the read timeout.
+  const auto start = std::chrono::steady_clock::now();
+  const HttpResult slow = HttpExchange(port(), "GET /metr", seconds(5));
+  EXPECT_EQ(slow.status, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(3));
+  // Many idle connections at once do not stop the plane from answering.
+  std::vector<std::thread> idle;
+  for (int i = 0; i < 20; ++i) {
+    idle.emplace_back([&] { HttpExchange(port(), "GET /", seconds(1)); });
+  }
+  EXPECT_EQ(Http(port(), "GET", "/livez").status, 200);
+  for (auto& t : idle) t.join();
+  EXPECT_EQ(Http(port(), "GET", "/livez?verbose").status, 200);
+  EXPECT_TRUE(Range().ok());
+}
+
+}  // namespace
+}  // namespace ehp::testing
