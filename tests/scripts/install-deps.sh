@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libspdlog-dev libyaml-cpp-dev libsystemd-dev libgtest-dev
   golang-etcd-server-dev golang-github-gogo-protobuf-dev
   golang-github-grpc-ecosystem-grpc-gateway-dev
-  etcd-server etcd-client openssl curl iproute2
+  etcd-server etcd-client openssl curl iproute2 prometheus
 )
 missing=()
 for p in "${packages[@]}"; do
