@@ -56,6 +56,7 @@ $etcdctl endpoint health
 cat <<MSG
 
 etcd members: $endpoints
+Admin plane:  http://127.0.0.1:23791/status  /metrics  /readyz  /events
 Talk to etcd through the proxy with:
 
   $etcdctl put hello world
