@@ -1,6 +1,9 @@
 # Thin wrapper around CMake presets (CMakePresets.json). `make run` and `make test` are the two
 # commands the README starts with; both install missing Debian packages when run as root.
 JOBS ?= 2
+# ccache: paths inside the tree are hashed relative to it, so every clone shares the cache.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 BIN := build/release/proxy/etcd-health-proxy
 
 .PHONY: all deps build run test test-release test-asan test-tsan format clean

@@ -18,6 +18,24 @@ namespace {
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 
+// SIGHUP: the same flags and the config file, read again. A configuration with any problem is
+// refused as a whole and the running one stays.
+void Reload(const std::vector<std::string>& args, ehp::ProxyServer* server) {
+  spdlog::info("SIGHUP: reloading the configuration");
+  ehp::LoadResult next = ehp::LoadConfig(args);
+  if (!next.ok()) {
+    for (const std::string& e : next.errors) spdlog::error("reload refused: {}", e);
+    spdlog::error("reload refused: {} problem(s); the running configuration stays",
+                  next.errors.size());
+    return;
+  }
+  ehp::SetUpLogging(next.config.log_level, next.config.log_format);
+  for (const std::string& name : server->Reload(next.config)) {
+    spdlog::warn("reload: a change of --{} needs a restart; the old value stays in effect", name);
+  }
+  spdlog::info("reload done");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,9 +82,7 @@ int main(int argc, char** argv) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      // Certificates are re-read on their own (cert-reload-interval); nothing else reloads yet.
-      spdlog::info("SIGHUP: certificate files are re-read every {} ms; no other reload",
-                   config.cert_reload_interval.count());
+      Reload(args, &server);
       continue;
     }
     spdlog::info("{} received", sig == SIGTERM ? "SIGTERM" : "SIGINT");

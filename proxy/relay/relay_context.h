@@ -11,7 +11,9 @@
 namespace ehp {
 
 struct RelayContext {
-  UpstreamPool* upstream;
+  // The current member set; each call takes the pool once and keeps it to its end, so a reload
+  // never pulls members from under a call.
+  const SnapshotCell<UpstreamPool>* upstreams;
   StreamRegistry* streams;
   const MethodTable* methods;
   ProxyMetrics* metrics;  // may be null

@@ -12,12 +12,11 @@ namespace ehp {
 StreamRelay::StreamRelay(grpc::CallbackServerContext* server_context, std::string method,
                          const RelayContext& relay)
     : server_context_(server_context), method_(std::move(method)), relay_(relay) {
-  member_ = relay_.upstream->Pick();
+  member_ = upstream_->Pick();
   if (member_ == nullptr) {
     refs_.store(1);  // no member call: only the server reactor's OnDone is to come
     std::lock_guard lock(mu_);
-    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                              relay_.upstream->UnavailableMessage()));
+    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, upstream_->UnavailableMessage()));
     return;
   }
   // Deadline and cancellation of the client's call carry over to the member's.

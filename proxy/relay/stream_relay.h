@@ -68,6 +68,7 @@ class StreamRelay final : public grpc::ServerGenericBidiReactor, public Abortabl
   grpc::CallbackServerContext* const server_context_;
   const std::string method_;
   const RelayContext relay_;
+  const std::shared_ptr<const UpstreamPool> upstream_ = relay_.upstreams->Get();
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::shared_ptr<Member> member_;
   std::unique_ptr<grpc::ClientContext> call_;

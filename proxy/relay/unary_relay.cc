@@ -26,11 +26,10 @@ void UnaryRelay::OnReadDone(bool ok) {
 void UnaryRelay::SendToMember() {
   std::vector<const Member*> tried;
   for (const auto& m : tried_) tried.push_back(m.get());
-  std::shared_ptr<Member> member = relay_.upstream->Pick(tried);
+  std::shared_ptr<Member> member = upstream_->Pick(tried);
   if (member == nullptr) {
     // Fail fast with the reasons, never hang: the health checker knows no member can serve.
-    FinishCall(grpc::Status(grpc::StatusCode::UNAVAILABLE, relay_.upstream->UnavailableMessage()),
-               false);
+    FinishCall(grpc::Status(grpc::StatusCode::UNAVAILABLE, upstream_->UnavailableMessage()), false);
     return;
   }
   SendTo(std::move(member));
@@ -58,9 +57,9 @@ void UnaryRelay::OnMemberDone(const grpc::Status& status) {
   if (!status.ok() && FailedBeforeSending(status, *call_)) {
     std::vector<const Member*> tried;
     for (const auto& m : tried_) tried.push_back(m.get());
-    if (std::shared_ptr<Member> next = relay_.upstream->Pick(tried)) {
-      SPDLOG_DEBUG("{} to {} failed before sending ({}); trying {}", method_,
-                   tried_.back()->name(), status.error_message(), next->name());
+    if (std::shared_ptr<Member> next = upstream_->Pick(tried)) {
+      SPDLOG_DEBUG("{} to {} failed before sending ({}); trying {}", method_, tried_.back()->name(),
+                   status.error_message(), next->name());
       if (relay_.metrics != nullptr) relay_.metrics->retries.Inc({"connect_failed"});
       SendTo(std::move(next));
       return;

@@ -34,6 +34,7 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
   grpc::CallbackServerContext* const server_context_;
   const std::string method_;
   const RelayContext relay_;
+  const std::shared_ptr<const UpstreamPool> upstream_ = relay_.upstreams->Get();
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;

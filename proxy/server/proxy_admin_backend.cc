@@ -46,14 +46,14 @@ std::vector<AdminBackend::Check> ProxyAdminBackend::LivenessChecks() {
   // loop stuck.
   const double limit =
       std::max(5.0, std::chrono::duration<double>(c.probe_interval * 20 + c.probe_timeout).count());
-  const double since = server_->health().SecondsSinceLastRound();
+  const double since = server_->backends()->health.SecondsSinceLastRound();
   char detail[64];
   std::snprintf(detail, sizeof detail, "last probe round %.1fs ago", since);
   return {{"health-loop", since < limit, detail}, {"admin-loop", true, ""}};
 }
 
 std::vector<AdminBackend::Check> ProxyAdminBackend::ReadinessChecks() {
-  const auto view = server_->health().Snapshot();
+  const auto view = server_->backends()->health.Snapshot();
   int usable = 0;
   for (const auto& m : view.members) usable += m.state == HealthState::kHealthy;
   const std::string detail =
@@ -64,7 +64,7 @@ std::vector<AdminBackend::Check> ProxyAdminBackend::ReadinessChecks() {
 }
 
 std::string ProxyAdminBackend::StatusJson() {
-  const auto view = server_->health().Snapshot();
+  const auto view = server_->backends()->health.Snapshot();
   std::string out = "{\"members\":[";
   std::string leader = "null";
   for (size_t i = 0; i < view.members.size(); ++i) {
@@ -90,7 +90,8 @@ std::string ProxyAdminBackend::StatusJson() {
 std::string ProxyAdminBackend::EventsJson() {
   std::string out = "{\"events\":[";
   bool first = true;
-  for (const auto& e : server_->health().Events()) {
+  const auto backends = server_->backends();
+  for (const auto& e : backends->health.Events()) {
     if (!first) out += ",";
     first = false;
     out +=
@@ -103,7 +104,7 @@ std::string ProxyAdminBackend::EventsJson() {
 }
 
 bool ProxyAdminBackend::SetDrained(const std::string& member, bool drained) {
-  return server_->health().SetDrained(member, drained);
+  return server_->backends()->health.SetDrained(member, drained);
 }
 
 }  // namespace ehp

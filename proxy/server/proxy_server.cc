@@ -7,28 +7,79 @@
 
 namespace ehp {
 
+Backends::Backends(const Config& c, ProxyMetrics* metrics)
+    : config(c),
+      upstream(std::make_shared<UpstreamPool>(config)),
+      prober(config),
+      health(config, upstream.get(), &prober, metrics) {}
+
+Backends::~Backends() { health.Stop(); }
+
 ProxyServer::ProxyServer(const Config& config)
     : config_(config),
-      upstream_(config_),
-      prober_(config_),
-      health_(config_, &upstream_, &prober_, &metrics_),
-      service_(RelayContext{&upstream_, &streams_, &methods_, &metrics_}),
+      backends_(std::make_shared<Backends>(config_, &metrics_)),
+      pools_(backends_->upstream),
+      service_(RelayContext{&pools_, &streams_, &methods_, &metrics_}),
       admin_(config_.metrics_addr, &admin_backend_,
              AdminServer::Limits{.read_timeout = config_.admin_read_timeout}) {}
 
 std::string ProxyServer::RenderMetrics() const {
-  return metrics_.Render(config_, health_, upstream_, streams_);
+  const auto b = backends();
+  return metrics_.Render(b->config, b->health, *b->upstream, streams_);
+}
+
+std::shared_ptr<Backends> ProxyServer::backends() const {
+  std::lock_guard lock(backends_mu_);
+  return backends_;
+}
+
+std::vector<std::string> ProxyServer::Reload(const Config& next) {
+  std::vector<std::string> restart;
+  const auto differs = [&](const char* name, bool changed) {
+    if (changed) restart.push_back(name);
+  };
+  differs("listen-addr", next.listen_addr.raw != config_.listen_addr.raw);
+  differs("cert-file", next.cert_file != config_.cert_file);
+  differs("key-file", next.key_file != config_.key_file);
+  differs("trusted-ca-file", next.trusted_ca_file != config_.trusted_ca_file);
+  differs("insecure-listen", next.insecure_listen != config_.insecure_listen);
+  differs("max-recv-bytes", next.max_recv_bytes != config_.max_recv_bytes);
+  differs("max-send-bytes", next.max_send_bytes != config_.max_send_bytes);
+  differs("metrics-addr", next.metrics_addr.raw != config_.metrics_addr.raw);
+  differs("admin-read-timeout", next.admin_read_timeout != config_.admin_read_timeout);
+  differs("shutdown-grace", next.shutdown_grace != config_.shutdown_grace);
+
+  auto fresh = std::make_shared<Backends>(next, &metrics_);
+  const auto old = backends();
+  // Drained members stay drained across a reload.
+  for (const auto& m : old->health.Snapshot().members) {
+    if (m.state == HealthState::kDrained) fresh->health.SetDrained(m.name, true);
+  }
+  fresh->health.Start();
+  if (!fresh->health.WaitForFirstRound(next.probe_timeout + std::chrono::seconds(3))) {
+    spdlog::warn("reload: the new member set did not complete a probe round; switching anyway");
+  }
+  {
+    std::lock_guard lock(backends_mu_);
+    backends_ = fresh;
+  }
+  pools_.Set(fresh->upstream);
+  spdlog::info("reload: now relaying to {} member(s)", next.endpoints.size());
+  // The old probes stop here; calls still running keep the old pool and its connections alive.
+  old->health.Stop();
+  return restart;
 }
 
 ProxyServer::~ProxyServer() {
   Shutdown();
-  health_.Stop();
+  admin_.Stop();
 }
 
 bool ProxyServer::Start(std::string* error) {
   // Judge the members once before taking calls, so the first calls avoid bad members.
-  health_.Start();
-  if (!health_.WaitForFirstRound(config_.probe_timeout + std::chrono::seconds(3))) {
+  HealthChecker& health = backends()->health;
+  health.Start();
+  if (!health.WaitForFirstRound(config_.probe_timeout + std::chrono::seconds(3))) {
     spdlog::warn("health: no probe round completed yet; serving with every member assumed usable");
   }
   grpc::ServerBuilder builder;
@@ -83,7 +134,7 @@ void ProxyServer::Shutdown() {
       grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcd-health-proxy is shutting down"));
   server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
   server_->Wait();
-  health_.Stop();
+  backends()->health.Stop();
   admin_.Stop();
   spdlog::info("shut down");
 }

@@ -5,6 +5,7 @@
 #include <grpcpp/server.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "proxy/admin/admin_server.h"
@@ -19,6 +20,18 @@
 #include "proxy/upstream/upstream_pool.h"
 
 namespace ehp {
+
+// Everything that depends on the member list and the probe settings; replaced as a whole when
+// a reload changes them. Calls in flight keep the pool (and so their members) they started with.
+struct Backends {
+  Backends(const Config& config, ProxyMetrics* metrics);
+  ~Backends();
+
+  const Config config;
+  std::shared_ptr<UpstreamPool> upstream;
+  GrpcMemberProber prober;
+  HealthChecker health;
+};
 
 class ProxyServer {
  public:
@@ -37,12 +50,20 @@ class ProxyServer {
   // unary calls finish within shutdown-grace. Returns when the server has stopped.
   void Shutdown();
 
+  // Applies a new configuration (SIGHUP): member list, TLS files towards members and probe
+  // settings take effect (a new member set is probed once before calls move to it); settings
+  // that only a restart can change are left as they are and named in the result.
+  std::vector<std::string> Reload(const Config& next);
+
   size_t open_streams() const { return streams_.size(); }
-  const HealthChecker& health() const { return health_; }
-  HealthChecker& health() { return health_; }
+  // The current member set, probes and health; hold the pointer while using them.
+  std::shared_ptr<Backends> backends() const;
+  // Shorthand for tests that do not reload.
+  HealthChecker& health() const { return backends()->health; }
   const ProxyMetrics& metrics() const { return metrics_; }
   // The /metrics page.
   std::string RenderMetrics() const;
+  // The configuration the proxy started with (listener settings never change at run time).
   const Config& config() const { return config_; }
   bool serving() const { return server_ != nullptr && !stopped_; }
   // The admin plane's port (useful with port 0).
@@ -51,9 +72,9 @@ class ProxyServer {
  private:
   const Config config_;
   ProxyMetrics metrics_;
-  UpstreamPool upstream_;
-  GrpcMemberProber prober_;
-  HealthChecker health_;
+  mutable std::mutex backends_mu_;
+  std::shared_ptr<Backends> backends_;  // guarded by backends_mu_
+  SnapshotCell<UpstreamPool> pools_;    // the current backends' pool, for the per-call path
   StreamRegistry streams_;
   MethodTable methods_;
   RelayService service_;

@@ -201,3 +201,46 @@ TEST_F(AdminTest, HostileRequests) {
 
 }  // namespace
 }  // namespace ehp::testing
+
+namespace ehp::testing {
+namespace {
+
+// Scenario: a reload changes the member list (calls move to the new set once it has been
+// probed), keeps drained members drained, and names the settings that need a restart.
+TEST_F(AdminTest, ReloadChangesMembers) {
+  ASSERT_TRUE(WaitForStatus("\"quorum\":true", seconds(30)));
+  const std::string m0 = Member(0);
+  ASSERT_EQ(Http(port(), "POST", "/members/" + m0 + "/drain").status, 200);
+
+  Config two = ProxyConfig(cluster_->ClientUrl(0) + "," + cluster_->ClientUrl(1), *certs_);
+  two.probe_interval = milliseconds(50);
+  two.admin_read_timeout = milliseconds(500);  // as the suite started it
+  const std::vector<std::string> restart = proxy_->Reload(two);
+  EXPECT_EQ(restart, std::vector<std::string>{});
+  std::string status = Http(port(), "GET", "/status").body;
+  EXPECT_EQ(status.find(Member(2)), std::string::npos) << status;
+  EXPECT_NE(status.find("\"name\":\"" + m0 + "\",\"endpoint\":\"" + cluster_->ClientUrl(0) +
+                        "\",\"zone\":null,\"state\":\"drained\""),
+            std::string::npos)
+      << status;
+  // Only member 1 is usable now: every call goes there.
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(Range().ok());
+  EXPECT_GE(MetricValue(Metrics(),
+                        "etcd_health_proxy_calls_total{service=\"etcdserverpb.KV\","
+                        "method=\"Range\",code=\"OK\",member=\"" +
+                            Member(1) + "\"}"),
+            6);
+
+  Config moved = ProxyConfig(cluster_->Endpoints(), *certs_);
+  moved.listen_addr.raw = "127.0.0.1:1";
+  moved.admin_read_timeout = milliseconds(500);
+  EXPECT_EQ(proxy_->Reload(moved), std::vector<std::string>{"listen-addr"});
+  status = Http(port(), "GET", "/status").body;
+  EXPECT_NE(status.find(Member(2)), std::string::npos) << status;
+  ASSERT_EQ(Http(port(), "POST", "/members/" + m0 + "/undrain").status, 200);
+  EXPECT_TRUE(WaitForStatus("\"state\":\"healthy\",\"reason\":null,\"member_id\"", seconds(5)));
+  EXPECT_TRUE(Range().ok());
+}
+
+}  // namespace
+}  // namespace ehp::testing

@@ -95,6 +95,40 @@ TEST_F(CliTest, SigtermExitsZero) {
   EXPECT_NE(ReadFile(dir_ + "/proxy.log").find("shut down"), std::string::npos);
 }
 
+// Scenario: SIGHUP with a broken config file is refused with the key named, and the proxy keeps
+// running; a good one is applied.
+TEST_F(CliTest, SighupReloadRefusesBadConfig) {
+  const std::string file = dir_ + "/config.yaml";
+  const std::string endpoint = "http://127.0.0.1:" + std::to_string(FreePort());
+  WriteFile(file, "endpoints: " + endpoint + "\nmetrics-addr: 127.0.0.1:0\n");
+  Process p(
+      {EHP_BINARY, "--config=" + file, "--listen-addr=127.0.0.1:" + std::to_string(FreePort())},
+      dir_ + "/proxy.log");
+  const auto log = [&] { return ReadFile(dir_ + "/proxy.log"); };
+  for (int i = 0; i < 200 && log().find("listening on") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  WriteFile(file,
+            "endpoints: " + endpoint + "\nmetrics-addr: 127.0.0.1:0\nprobe-interval: never\n");
+  p.Signal(SIGHUP);
+  for (int i = 0; i < 200 && log().find("reload refused: 1 problem") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_NE(log().find("reload refused: " + file +
+                       ":3:17: probe-interval: \"never\" is not a "
+                       "duration"),
+            std::string::npos)
+      << log();
+  EXPECT_TRUE(p.running());
+  WriteFile(file, "endpoints: " + endpoint + "\nmetrics-addr: 127.0.0.1:0\nprobe-interval: 1s\n");
+  p.Signal(SIGHUP);
+  for (int i = 0; i < 200 && log().find("reload done") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_NE(log().find("reload done"), std::string::npos) << log();
+  EXPECT_TRUE(p.running());
+}
+
 // Scenario: a port that is already taken is a start-up failure (exit 1), not a silent split.
 TEST_F(CliTest, PortInUseFails) {
   const int port = FreePort();

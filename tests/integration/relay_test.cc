@@ -431,5 +431,45 @@ TEST_F(RelayTest, DeadMemberIsSkipped) {
   EXPECT_EQ(ok, 30);
 }
 
+// Scenario: a request over max-recv-bytes and a response over max-send-bytes fail that call only,
+// with RESOURCE_EXHAUSTED; other calls on the same connection keep working.
+TEST_F(RelayTest, OversizedMessagesFailOnlyTheirCall) {
+  Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
+  config.max_recv_bytes = 1 << 20;
+  config.max_send_bytes = 1 << 20;
+  auto proxy = StartProxy(config);
+  auto kv = KV::NewStub(ProxyChannel(*proxy, *certs_));
+  Put("size/big", std::string(1200 * 1024, 'b'));  // through the main proxy
+  Put("size/small", "s");
+
+  etcdserverpb::PutRequest put;
+  put.set_key("size/too-big");
+  put.set_value(std::string(2 << 20, 'x'));
+  etcdserverpb::PutResponse put_resp;
+  auto ctx = Ctx();
+  const grpc::Status s1 = kv->Put(ctx.get(), put, &put_resp);
+  EXPECT_EQ(s1.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s1.error_message();
+
+  etcdserverpb::RangeRequest get;
+  get.set_key("size/big");
+  etcdserverpb::RangeResponse get_resp;
+  ctx = Ctx();
+  const grpc::Status s2 = kv->Range(ctx.get(), get, &get_resp);
+  EXPECT_EQ(s2.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s2.error_message();
+
+  get.set_key("size/small");
+  ctx = Ctx();
+  const grpc::Status s3 = kv->Range(ctx.get(), get, &get_resp);
+  ASSERT_TRUE(s3.ok()) << s3.error_message();
+  ASSERT_EQ(get_resp.kvs_size(), 1);
+  EXPECT_EQ(get_resp.kvs(0).value(), "s");
+  // The too-big write never reached etcd.
+  etcdserverpb::RangeRequest check;
+  check.set_key("size/too-big");
+  ctx = Ctx();
+  ASSERT_TRUE(KV::NewStub(direct_)->Range(ctx.get(), check, &get_resp).ok());
+  EXPECT_EQ(get_resp.kvs_size(), 0);
+}
+
 }  // namespace
 }  // namespace ehp::testing
