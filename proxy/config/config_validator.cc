@@ -69,6 +69,11 @@ void ValidateConfig(const Config& c, const Origins& origins,
     }
     (m.tls ? any_tls : any_plain) = true;
   }
+  for (const auto& [member, zone] : c.member_zones) {
+    if (!seen.contains(member)) {
+      check.Error("member-zones", "\"" + member + "\" is not one of the endpoints (host:port)");
+    }
+  }
   check.Pair("cert", c.cert, "key", c.key);
   if (any_tls && c.cacert.empty()) {
     check.Error("cacert",

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "proxy/config/address.h"
@@ -14,6 +15,8 @@ namespace ehp {
 struct Config {
   // Upstream etcd members.
   std::vector<MemberUrl> endpoints;
+  // Availability zone of each member, by host:port (optional; for /status, metrics, alerts).
+  std::vector<std::pair<std::string, std::string>> member_zones;
   std::string cacert;  // CA that signed the members' certificates
   std::string cert;    // client certificate presented to members
   std::string key;

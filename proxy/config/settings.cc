@@ -107,6 +107,29 @@ std::vector<Setting> MakeSettings() {
                 for (const auto& e : c.endpoints) out += (out.empty() ? "" : ",") + e.url;
                 return out;
               }});
+  s.push_back(Setting{
+      "member-zones", kUp, "LIST",
+      "Availability zone of each member: host:port=zone, comma-separated (a YAML list also "
+      "works). Shown in /status and in per-zone metrics.",
+      false, true,
+      [](Config& c, std::string_view v) {
+        c.member_zones.clear();
+        std::string errors;
+        for (const std::string& item : SplitList(v)) {
+          const size_t eq = item.find('=');
+          if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+            errors += (errors.empty() ? "" : "; ") + ("\"" + item + "\" is not host:port=zone");
+          } else {
+            c.member_zones.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+          }
+        }
+        return errors;
+      },
+      [](const Config& c) {
+        std::string out;
+        for (const auto& [m, z] : c.member_zones) out += (out.empty() ? "" : ",") + m + "=" + z;
+        return out;
+      }});
   s.push_back(StringSetting("cacert", kUp, "FILE", &Config::cacert,
                             "CA bundle that verifies the members' certificates."));
   s.push_back(StringSetting("cert", kUp, "FILE", &Config::cert,

@@ -72,7 +72,9 @@ HealthChecker::HealthChecker(const Config& config, UpstreamPool* pool, MemberPro
 
 HealthChecker::~HealthChecker() { Stop(); }
 
-void HealthChecker::Start() { thread_ = std::thread([this] { Loop(); }); }
+void HealthChecker::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void HealthChecker::Stop() {
   {
@@ -148,19 +150,17 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
       auto level = h.state() == HealthState::kEvicted ? spdlog::level::warn : spdlog::level::info;
       std::string errors;
       for (const auto& e : p.errors) errors += (errors.empty() ? "" : "; ") + e;
-      spdlog::log(level,
-                  "member {} {} -> {} reason={} status={}{}{} read={}{}{} leader={:x} term={} "
-                  "raft_index={} applied_index={} lag={} learner={} errors=[{}] "
-                  "quorum_leader={:x} quorum_term={} reads_ok={}/{} hold_ms={}",
-                  set->members[i]->name(), ToString(before), ToString(h.state()),
-                  ToString(h.reason()), ToString(p.status),
-                  p.status_error.empty() ? "" : " status_error=", p.status_error,
-                  ToString(p.read), p.read_error.empty() ? "" : " read_error=", p.read_error,
-                  p.leader, p.raft_term, p.raft_index, p.applied_index, v.lag, p.is_learner,
-                  errors, verdict.quorum.leader, verdict.quorum.term, verdict.quorum.reads_ok,
-                  results.size(),
-                  std::chrono::duration_cast<std::chrono::milliseconds>(h.hold_until() - now)
-                      .count());
+      spdlog::log(
+          level,
+          "member {} {} -> {} reason={} status={}{}{} read={}{}{} leader={:x} term={} "
+          "raft_index={} applied_index={} lag={} learner={} errors=[{}] "
+          "quorum_leader={:x} quorum_term={} reads_ok={}/{} hold_ms={}",
+          set->members[i]->name(), ToString(before), ToString(h.state()), ToString(h.reason()),
+          ToString(p.status), p.status_error.empty() ? "" : " status_error=", p.status_error,
+          ToString(p.read), p.read_error.empty() ? "" : " read_error=", p.read_error, p.leader,
+          p.raft_term, p.raft_index, p.applied_index, v.lag, p.is_learner, errors,
+          verdict.quorum.leader, verdict.quorum.term, verdict.quorum.reads_ok, results.size(),
+          std::chrono::duration_cast<std::chrono::milliseconds>(h.hold_until() - now).count());
     }
     verdicts_ = verdict.members;
     probes_ = results;
@@ -245,9 +245,9 @@ HealthChecker::View HealthChecker::Snapshot() const {
   view.rounds = rounds_;
   view.evictions = evictions_;
   for (size_t i = 0; i < health_.size(); ++i) {
-    view.members.push_back(MemberView{set->members[i]->name(), set->members[i]->url().url,
-                                      health_[i].state(), health_[i].reason(),
-                                      health_[i].since(), verdicts_[i], probes_[i]});
+    view.members.push_back(MemberView{
+        set->members[i]->name(), set->members[i]->url().url, set->members[i]->zone(),
+        health_[i].state(), health_[i].reason(), health_[i].since(), verdicts_[i], probes_[i]});
   }
   return view;
 }

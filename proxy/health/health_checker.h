@@ -34,6 +34,7 @@ class HealthChecker {
   struct MemberView {
     std::string name;
     std::string endpoint;
+    std::string zone;
     HealthState state;
     UnhealthyReason reason;
     MemberHealth::TimePoint since;

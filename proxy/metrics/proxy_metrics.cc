@@ -59,8 +59,8 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
   WriteSample(&out, "etcd_health_proxy_build_info",
               {{"version", EHP_VERSION}, {"grpc_version", grpc::Version()}}, 1);
 
-  WriteHeader(&out, "etcd_health_proxy_member_healthy",
-              "1 when the member takes calls, else 0.", "gauge");
+  WriteHeader(&out, "etcd_health_proxy_member_healthy", "1 when the member takes calls, else 0.",
+              "gauge");
   for (const auto& m : view.members) {
     WriteSample(&out, "etcd_health_proxy_member_healthy", {{"member", m.name}},
                 m.state == HealthState::kHealthy ? 1 : 0);
@@ -88,8 +88,7 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
               "gauge");
   for (const auto& m : view.members) {
     WriteSample(&out, "etcd_health_proxy_member_leader",
-                {{"member", m.name}, {"leader_id", Hex(m.probe.leader)}},
-                m.probe.leader != 0);
+                {{"member", m.name}, {"leader_id", Hex(m.probe.leader)}}, m.probe.leader != 0);
   }
   const struct {
     const char* name;
@@ -124,6 +123,15 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
   WriteSample(&out, "etcd_health_proxy_members", {}, double(view.members.size()));
   WriteHeader(&out, "etcd_health_proxy_members_usable", "Members that take calls.", "gauge");
   WriteSample(&out, "etcd_health_proxy_members_usable", {}, usable);
+  std::map<std::string, int> zones;  // zone -> usable members
+  for (const auto& m : view.members) {
+    if (!m.zone.empty()) zones[m.zone] += m.state == HealthState::kHealthy;
+  }
+  WriteHeader(&out, "etcd_health_proxy_zone_members_usable",
+              "Usable members per availability zone (members with a configured zone).", "gauge");
+  for (const auto& [zone, n] : zones) {
+    WriteSample(&out, "etcd_health_proxy_zone_members_usable", {{"zone", zone}}, n);
+  }
   WriteHeader(&out, "etcd_health_proxy_quorum_has_leader",
               "1 when a majority of members report the same leader and term.", "gauge");
   WriteSample(&out, "etcd_health_proxy_quorum_has_leader", {}, view.quorum.has_leader);
@@ -147,11 +155,11 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
 
   WriteHeader(&out, "etcd_health_proxy_certificate_expiry_timestamp_seconds",
               "When each configured certificate expires (Unix time).", "gauge");
-  for (const auto& [kind, path] : {std::pair<const char*, const std::string&>{"listener",
-                                                                              config.cert_file},
-                                   {"upstream", config.cert},
-                                   {"upstream_ca", config.cacert},
-                                   {"client_ca", config.trusted_ca_file}}) {
+  for (const auto& [kind, path] :
+       {std::pair<const char*, const std::string&>{"listener", config.cert_file},
+        {"upstream", config.cert},
+        {"upstream_ca", config.cacert},
+        {"client_ca", config.trusted_ca_file}}) {
     if (path.empty()) continue;
     const double t = CertificateNotAfter(path);
     if (t >= 0) {

@@ -72,7 +72,8 @@ std::string ProxyAdminBackend::StatusJson() {
     if (view.quorum.has_leader && m.probe.member_id == view.quorum.leader) leader = Quote(m.name);
     if (i) out += ",";
     out += "{\"name\":" + Quote(m.name) + ",\"endpoint\":" + Quote(m.endpoint) +
-           ",\"zone\":null,\"state\":" + Quote(ToString(m.state)) + ",\"reason\":" +
+           ",\"zone\":" + (m.zone.empty() ? "null" : Quote(m.zone)) +
+           ",\"state\":" + Quote(ToString(m.state)) + ",\"reason\":" +
            (m.state == HealthState::kHealthy ? "null" : Quote(ToString(m.reason))) +
            ",\"member_id\":" + Quote(Hex(m.probe.member_id)) +
            ",\"leader\":" + (m.probe.leader ? Quote(Hex(m.probe.leader)) : "null") +

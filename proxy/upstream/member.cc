@@ -2,9 +2,12 @@
 
 namespace ehp {
 
-Member::Member(std::string name, MemberUrl url,
+Member::Member(std::string name, MemberUrl url, std::string zone,
                std::vector<std::shared_ptr<grpc::Channel>> channels)
-    : name_(std::move(name)), url_(std::move(url)), channels_(std::move(channels)) {
+    : name_(std::move(name)),
+      url_(std::move(url)),
+      zone_(std::move(zone)),
+      channels_(std::move(channels)) {
   for (const auto& channel : channels_)
     stubs_.push_back(std::make_unique<grpc::GenericStub>(channel));
 }

@@ -15,10 +15,12 @@ namespace ehp {
 
 class Member {
  public:
-  Member(std::string name, MemberUrl url, std::vector<std::shared_ptr<grpc::Channel>> channels);
+  Member(std::string name, MemberUrl url, std::string zone,
+         std::vector<std::shared_ptr<grpc::Channel>> channels);
 
   const std::string& name() const { return name_; }
   const MemberUrl& url() const { return url_; }
+  const std::string& zone() const { return zone_; }  // empty when not configured
 
   // The stub for the next call: calls rotate over the member's connections.
   grpc::GenericStub& NextStub();
@@ -36,6 +38,7 @@ class Member {
  private:
   const std::string name_;
   const MemberUrl url_;
+  const std::string zone_;
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
   std::atomic<uint32_t> next_{0};

@@ -12,7 +12,12 @@ std::shared_ptr<const MemberSet> BuildMembers(const Config& config, const Channe
   for (const MemberUrl& url : config.endpoints) {
     std::vector<std::shared_ptr<grpc::Channel>> channels;
     for (int i = 0; i < config.upstream_connections; ++i) channels.push_back(f.Create(url, i));
-    auto member = std::make_shared<Member>(url.Authority(), url, std::move(channels));
+    std::string zone;
+    for (const auto& [name, z] : config.member_zones) {
+      if (name == url.Authority()) zone = z;
+    }
+    auto member =
+        std::make_shared<Member>(url.Authority(), url, std::move(zone), std::move(channels));
     member->Connect();
     set->members.push_back(std::move(member));
     set->status.push_back(MemberStatus{});
@@ -33,8 +38,8 @@ std::shared_ptr<Member> UpstreamPool::Pick(std::span<const Member* const> tried)
   const size_t count = std::min<size_t>(n, std::size(candidates));
   for (size_t i = 0; i < count; ++i) {
     const Member* m = set->members[i].get();
-    candidates[i].excluded = !set->status[i].usable ||
-                             std::find(tried.begin(), tried.end(), m) != tried.end();
+    candidates[i].excluded =
+        !set->status[i].usable || std::find(tried.begin(), tried.end(), m) != tried.end();
     candidates[i].reachable = !candidates[i].excluded && m->Reachable();
   }
   const auto index =

@@ -3,6 +3,7 @@
 // gets the right status while the proxy keeps serving.
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <thread>
 
 #include "tests/support/etcd_cluster.h"
@@ -24,6 +25,9 @@ class AdminTest : public ::testing::Test {
     ASSERT_TRUE(cluster_->Start());
     Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
     config.admin_read_timeout = milliseconds(500);
+    config.member_zones = {{cluster_->ClientTarget(0), "zone-a"},
+                           {cluster_->ClientTarget(1), "zone-b"},
+                           {cluster_->ClientTarget(2), "zone-b"}};
     proxy_ = StartProxy(config).release();
   }
   static void TearDownTestSuite() {
@@ -90,6 +94,32 @@ TEST_F(AdminTest, MetricsPassPromtool) {
                         "\"listener\""),
             std::string::npos);
   EXPECT_EQ(MetricValue(r.body, "etcd_health_proxy_quorum_has_leader"), 1);
+  EXPECT_EQ(MetricValue(r.body, "etcd_health_proxy_zone_members_usable{zone=\"zone-b\"}"), 2);
+}
+
+// Scenario: every metric the alerting rules and the Grafana dashboard use is one the proxy
+// exports (a renamed metric would silently break them).
+TEST_F(AdminTest, AlertsAndDashboardUseExportedMetrics) {
+  const std::string text = Metrics();
+  const std::string sources =
+      ReadFile(std::string(EHP_SOURCE_DIR) + "/config/prometheus/alerts.yaml") +
+      ReadFile(std::string(EHP_SOURCE_DIR) + "/config/grafana/etcd-health-proxy.json");
+  const std::regex name("etcd_health_proxy_[a-z_]+");
+  int checked = 0;
+  for (auto it = std::sregex_iterator(sources.begin(), sources.end(), name);
+       it != std::sregex_iterator(); ++it) {
+    std::string metric = it->str();
+    for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+      const std::string s(suffix);
+      if (metric.size() > s.size() && metric.ends_with(s) &&
+          text.find("# TYPE " + metric + " ") == std::string::npos) {
+        metric.resize(metric.size() - s.size());
+      }
+    }
+    EXPECT_NE(text.find("# TYPE " + metric + " "), std::string::npos) << metric;
+    ++checked;
+  }
+  EXPECT_GE(checked, 15);
 }
 
 // Scenario: stop a member: its gauge drops, the eviction is counted and listed in /events;
@@ -102,7 +132,7 @@ TEST_F(AdminTest, MetricsFollowEvictionAndReadmission) {
   const double before = MetricValue(Metrics(), evicted);
   cluster_->StopMember(2);
   ASSERT_TRUE(WaitForStatus("\"name\":\"" + m + "\",\"endpoint\":\"" + cluster_->ClientUrl(2) +
-                                "\",\"zone\":null,\"state\":\"evicted\"",
+                                "\",\"zone\":\"zone-b\",\"state\":\"evicted\"",
                             seconds(10)));
   std::string text = Metrics();
   EXPECT_EQ(MetricValue(text, healthy), 0);
@@ -134,9 +164,10 @@ TEST_F(AdminTest, StatusDrainAndReadiness) {
 
   const std::string m0 = Member(0);
   ASSERT_EQ(Http(port(), "POST", "/members/" + m0 + "/drain").status, 200);
-  EXPECT_TRUE(WaitForStatus("\"name\":\"" + m0 + "\",\"endpoint\":\"" + cluster_->ClientUrl(0) +
-                                "\",\"zone\":null,\"state\":\"drained\",\"reason\":\"drained\"",
-                            seconds(2)));
+  EXPECT_TRUE(
+      WaitForStatus("\"name\":\"" + m0 + "\",\"endpoint\":\"" + cluster_->ClientUrl(0) +
+                        "\",\"zone\":\"zone-a\",\"state\":\"drained\",\"reason\":\"drained\"",
+                    seconds(2)));
   const auto calls_to = [&](const std::string& member) {
     double sum = 0;
     const std::string text = Metrics();

@@ -128,11 +128,22 @@ TEST_F(ConfigLoaderTest, UpstreamTuningRules) {
   EXPECT_TRUE(HasError(LoadConfig(Base({"--dial-timeout=5 parsecs"})), "unknown unit"));
 }
 
+TEST_F(ConfigLoaderTest, MemberZones) {
+  const LoadResult ok = LoadConfig({"--endpoints=http://127.0.0.1:1,http://127.0.0.1:2",
+                                    "--member-zones=127.0.0.1:1=a,127.0.0.1:2=b"});
+  ASSERT_TRUE(ok.ok()) << Errors(ok);
+  ASSERT_EQ(ok.config.member_zones.size(), 2u);
+  EXPECT_EQ(ok.config.member_zones[1].second, "b");
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--member-zones=127.0.0.1:2379"})),
+                       "\"127.0.0.1:2379\" is not host:port=zone"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--member-zones=127.0.0.1:9=a"})),
+                       "\"127.0.0.1:9\" is not one of the endpoints"));
+}
+
 TEST_F(ConfigLoaderTest, HealthProbingRules) {
-  const LoadResult ok = LoadConfig(Base({"--probe-interval=200ms", "--probe-timeout=1s",
-                                         "--probe-read-timeout=300ms", "--readmit-rounds=5",
-                                         "--unreachable-threshold=3", "--max-lag=100",
-                                         "--holdout-max=5m"}));
+  const LoadResult ok = LoadConfig(Base(
+      {"--probe-interval=200ms", "--probe-timeout=1s", "--probe-read-timeout=300ms",
+       "--readmit-rounds=5", "--unreachable-threshold=3", "--max-lag=100", "--holdout-max=5m"}));
   ASSERT_TRUE(ok.ok()) << Errors(ok);
   EXPECT_EQ(ok.config.probe_interval, std::chrono::milliseconds(200));
   EXPECT_EQ(ok.config.readmit_rounds, 5);
