@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 namespace ehp {
 namespace {
@@ -202,6 +204,19 @@ TEST_F(ConfigLoaderTest, YamlKeysAndPositions) {
   LoadResult empty_value;
   ApplyYaml("cacert:\n", "c.yaml", &empty_value);
   EXPECT_TRUE(HasError(empty_value, "c.yaml:1:1: cacert: needs a value")) << Errors(empty_value);
+}
+
+// Scenario: the shipped example configuration uses only known keys with valid values.
+TEST_F(ConfigLoaderTest, ExampleConfigParses) {
+  std::ifstream in(std::string(EHP_SOURCE_DIR) + "/config/example.yaml");
+  ASSERT_TRUE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  LoadResult r;
+  ApplyYaml(text.str(), "example.yaml", &r);
+  EXPECT_TRUE(r.errors.empty()) << Errors(r);
+  EXPECT_EQ(r.config.endpoints.size(), 3u);
+  EXPECT_EQ(r.config.member_zones.size(), 3u);
 }
 
 TEST_F(ConfigLoaderTest, MissingConfigFile) {
