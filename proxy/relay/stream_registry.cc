@@ -22,6 +22,18 @@ void StreamRegistry::CloseAll(const grpc::Status& status) {
   for (const auto& [s, member] : streams_) s->Abort(status);
 }
 
+size_t StreamRegistry::CloseMember(const std::string& member, const grpc::Status& status) {
+  std::lock_guard lock(mu_);  // see CloseAll
+  size_t n = 0;
+  for (const auto& [s, name] : streams_) {
+    if (name == member) {
+      s->Abort(status);
+      ++n;
+    }
+  }
+  return n;
+}
+
 size_t StreamRegistry::size() const {
   std::lock_guard lock(mu_);
   return streams_.size();

@@ -28,13 +28,15 @@ class StreamRegistry {
   void Remove(AbortableStream* stream);
   // Refuses new streams from now on and aborts every registered one.
   void CloseAll(const grpc::Status& status);
+  // Aborts the streams relayed to one member (drain); returns how many.
+  size_t CloseMember(const std::string& member, const grpc::Status& status);
   size_t size() const;
   std::map<std::string, size_t> CountByMember() const;
 
  private:
   mutable std::mutex mu_;
   std::unordered_map<AbortableStream*, std::string> streams_;  // guarded by mu_
-  bool closing_ = false;                          // guarded by mu_
+  bool closing_ = false;                                       // guarded by mu_
 };
 
 }  // namespace ehp

@@ -105,7 +105,7 @@ std::string ProxyAdminBackend::EventsJson() {
 }
 
 bool ProxyAdminBackend::SetDrained(const std::string& member, bool drained) {
-  return server_->backends()->health.SetDrained(member, drained);
+  return server_->SetDrained(member, drained);
 }
 
 }  // namespace ehp

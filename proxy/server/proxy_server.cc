@@ -28,6 +28,17 @@ std::string ProxyServer::RenderMetrics() const {
   return metrics_.Render(b->config, b->health, *b->upstream, streams_);
 }
 
+bool ProxyServer::SetDrained(const std::string& member, bool drained) {
+  if (!backends()->health.SetDrained(member, drained)) return false;
+  if (drained) {
+    const size_t n = streams_.CloseMember(
+        member, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                             "etcd-health-proxy: member " + member + " drained; reconnect"));
+    spdlog::info("drain: ended {} stream(s) on {}", n, member);
+  }
+  return true;
+}
+
 std::shared_ptr<Backends> ProxyServer::backends() const {
   std::lock_guard lock(backends_mu_);
   return backends_;

@@ -56,6 +56,9 @@ class ProxyServer {
   std::vector<std::string> Reload(const Config& next);
 
   size_t open_streams() const { return streams_.size(); }
+  // Drains or undrains a member: no new calls, and its open streams end with UNAVAILABLE so
+  // their clients re-open them on other members. False when no member has that name.
+  bool SetDrained(const std::string& member, bool drained);
   // The current member set, probes and health; hold the pointer while using them.
   std::shared_ptr<Backends> backends() const;
   // Shorthand for tests that do not reload.

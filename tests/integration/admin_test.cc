@@ -201,6 +201,46 @@ TEST_F(AdminTest, StatusDrainAndReadiness) {
   EXPECT_EQ(Http(port(), "POST", "/members/nobody/drain").status, 404);
 }
 
+// Scenario: draining the member a watch is relayed to ends that watch with UNAVAILABLE; the
+// client's new watch lands on another member.
+TEST_F(AdminTest, DrainMovesStreams) {
+  ASSERT_TRUE(WaitForStatus("\"quorum\":true", seconds(30)));
+  auto channel = ProxyChannel(*proxy_, *certs_);
+  auto open_watch = [&](grpc::ClientContext* ctx) {
+    auto stream = etcdserverpb::Watch::NewStub(channel)->Watch(ctx);
+    etcdserverpb::WatchRequest req;
+    req.mutable_create_request()->set_key("drain/w");
+    EXPECT_TRUE(stream->Write(req));
+    etcdserverpb::WatchResponse resp;
+    EXPECT_TRUE(stream->Read(&resp));
+    EXPECT_TRUE(resp.created());
+    return stream;
+  };
+  const auto streams_on = [&](const std::string& member) {
+    return MetricValue(Metrics(), "etcd_health_proxy_open_streams{member=\"" + member + "\"}");
+  };
+  grpc::ClientContext ctx;
+  auto stream = open_watch(&ctx);
+  std::string member;
+  for (int i = 0; i < 3; ++i) {
+    if (streams_on(Member(i)) == 1) member = Member(i);
+  }
+  ASSERT_FALSE(member.empty());
+  ASSERT_EQ(Http(port(), "POST", "/members/" + member + "/drain").status, 200);
+  etcdserverpb::WatchResponse resp;
+  EXPECT_FALSE(stream->Read(&resp));
+  const grpc::Status s = stream->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(s.error_message().find("drained"), std::string::npos) << s.error_message();
+
+  grpc::ClientContext ctx2;
+  auto again = open_watch(&ctx2);
+  EXPECT_EQ(streams_on(member), 0);
+  ctx2.TryCancel();
+  again->Finish();
+  ASSERT_EQ(Http(port(), "POST", "/members/" + member + "/undrain").status, 200);
+}
+
 // Scenario: hostile HTTP on the admin port gets the right status, and both the admin plane and
 // the relay keep serving.
 TEST_F(AdminTest, HostileRequests) {

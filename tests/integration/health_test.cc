@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "tests/support/etcd_cluster.h"
+#include "tests/support/http_client.h"
 #include "tests/support/proxy_fixture.h"
 
 namespace ehp::testing {
@@ -57,6 +58,7 @@ class HealthTest : public ::testing::Test {
 // reason. Restart them: all three are readmitted and calls work again.
 TEST_F(HealthTest, LostQuorumFailsFastThenRecovers) {
   ASSERT_TRUE(WaitFor(AllHealthy, seconds(5)));
+  EXPECT_EQ(Http(proxy_->admin_port(), "GET", "/readyz").status, 200);
   cluster_->StopMember(1);
   cluster_->StopMember(2);
   ASSERT_TRUE(WaitFor(
@@ -89,6 +91,7 @@ TEST_F(HealthTest, LostQuorumFailsFastThenRecovers) {
   EXPECT_NE(s.error_message().find(view.members[1].name + ": unreachable"), std::string::npos)
       << s.error_message();
   EXPECT_LT(took, milliseconds(500)) << "a call with no usable member must fail fast";
+  EXPECT_EQ(Http(proxy_->admin_port(), "GET", "/readyz").status, 503);
 
   // A watch fails fast the same way.
   {
@@ -106,6 +109,7 @@ TEST_F(HealthTest, LostQuorumFailsFastThenRecovers) {
   cluster_->StartMember(1);
   cluster_->StartMember(2);
   ASSERT_TRUE(WaitFor(AllHealthy, seconds(30))) << "members were not readmitted";
+  EXPECT_EQ(Http(proxy_->admin_port(), "GET", "/readyz").status, 200);
   grpc::ClientContext ctx2;
   ctx2.set_deadline(std::chrono::system_clock::now() + seconds(10));
   EXPECT_TRUE(kv->Range(&ctx2, req, &resp).ok());
