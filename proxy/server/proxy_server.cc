@@ -120,6 +120,7 @@ bool ProxyServer::Start(std::string* error) {
     server_.reset();
     return false;
   }
+  serving_.store(true, std::memory_order_release);
   spdlog::info("listening on {} ({}), relaying to {} member(s), {} connection(s) each", Address(),
                config_.cert_file.empty()         ? "plaintext"
                : config_.trusted_ca_file.empty() ? "TLS"
@@ -138,6 +139,7 @@ std::string ProxyServer::Address() const {
 void ProxyServer::Shutdown() {
   if (server_ == nullptr || stopped_) return;
   stopped_ = true;
+  serving_.store(false, std::memory_order_release);
   const size_t streams = streams_.size();
   spdlog::info("shutting down: ending {} stream(s), up to {} ms for unary calls", streams,
                config_.shutdown_grace.count());

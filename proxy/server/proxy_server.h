@@ -4,6 +4,7 @@
 
 #include <grpcpp/server.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -68,7 +69,8 @@ class ProxyServer {
   std::string RenderMetrics() const;
   // The configuration the proxy started with (listener settings never change at run time).
   const Config& config() const { return config_; }
-  bool serving() const { return server_ != nullptr && !stopped_; }
+  // True between a successful Start() and Shutdown(); read by the admin thread.
+  bool serving() const { return serving_.load(std::memory_order_acquire); }
   // The admin plane's port (useful with port 0).
   int admin_port() const { return admin_.port(); }
 
@@ -86,6 +88,7 @@ class ProxyServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool stopped_ = false;
+  std::atomic<bool> serving_{false};
 };
 
 }  // namespace ehp
