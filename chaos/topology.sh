@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # A real etcd cluster in network namespaces, one namespace per member, each with two links:
-#   peer link   (Raft, port 2380)   198.18.1.(10+i)/24 on bridge <tag>bp
-#   client link (port 2379)         198.18.2.(10+i)/24 on bridge <tag>bc, which the root
-#                                   namespace reaches at 198.18.2.1
+#   peer link   (Raft, port 2380)   198.19.K.(10+i)/24 on bridge <tag>bp
+#   client link (port 2379)         198.18.K.(10+i)/24 on bridge <tag>bc, which the root
+#                                   namespace reaches at 198.18.K.1
+# K (1-250) is derived from TAG, so runs with different tags use different subnets.
 # Cutting a member from its peers while clients still reach it is one `cut`.
 #
 #   topology.sh up TAG N CERTDIR STATEDIR   create, start etcd (TLS), wait for a leader
 #   topology.sh cut TAG I                   peer link of member I down (1-based)
 #   topology.sh heal TAG I                  peer link of member I up
 #   topology.sh down TAG STATEDIR           stop etcd (by PID) and remove everything
-#   topology.sh endpoints N                 the client URLs
-#   topology.sh sans N                      the addresses certificates must name
+#   topology.sh endpoints TAG N             the client URLs
+#   topology.sh sans TAG N                  the addresses certificates must name
 #
 # TAG (1-5 characters) keeps interface and namespace names unique per run. Only addresses in
 # 198.18.0.0/15 are used. Needs root.
@@ -19,8 +20,9 @@ cmd=${1:?usage: see the header of this file}
 shift
 
 ns() { echo "ehp-$1-m$2"; }
-peer_ip() { echo "198.18.1.$((10 + $1))"; }
-client_ip() { echo "198.18.2.$((10 + $1))"; }
+subnet() { echo $(( $(printf '%s' "$1" | cksum | cut -d' ' -f1) % 250 + 1 )); }
+peer_ip() { echo "198.19.$(subnet "$tag").$((10 + $1))"; }
+client_ip() { echo "198.18.$(subnet "$tag").$((10 + $1))"; }
 
 endpoints() {
   local n=$1 out="" i
@@ -28,21 +30,26 @@ endpoints() {
   echo "$out"
 }
 
+tag=${1:?TAG}
 case "$cmd" in
-  endpoints) endpoints "$1" ;;
+  endpoints) endpoints "$2" ;;
   sans)
     out=""
-    for i in $(seq 1 "$1"); do out+="${out:+,}IP:$(peer_ip "$i"),IP:$(client_ip "$i")"; done
+    for i in $(seq 1 "$2"); do out+="${out:+,}IP:$(peer_ip "$i"),IP:$(client_ip "$i")"; done
     echo "$out"
     ;;
   up)
-    tag=$1 n=$2 certs=$3 state=$4
+    n=$2 certs=$3 state=$4
+    if ip -br addr | grep -q " 198\.18\.$(subnet "$tag")\.1/"; then
+      echo "198.18.$(subnet "$tag").0/24 is in use (a leftover topology?): topology.sh down it" >&2
+      exit 1
+    fi
     mkdir -p "$state"
     ip link add "${tag}bp" type bridge
     ip link add "${tag}bc" type bridge
     ip link set "${tag}bp" up
     ip link set "${tag}bc" up
-    ip addr add 198.18.2.1/24 dev "${tag}bc"
+    ip addr add "198.18.$(subnet "$tag").1/24" dev "${tag}bc"
     cluster=""
     for i in $(seq 1 "$n"); do cluster+="${cluster:+,}m$i=https://$(peer_ip "$i"):2380"; done
     for i in $(seq 1 "$n"); do
@@ -71,21 +78,22 @@ case "$cmd" in
         --logger zap --log-outputs "$state/m$i.log" </dev/null >/dev/null 2>&1 &
       echo $! >> "$state/pids"
     done
-    for _ in $(seq 1 300); do
+    deadline=$((SECONDS + 60))
+    while [ $SECONDS -lt $deadline ]; do
       if etcdctl --endpoints="$(endpoints "$n")" --cacert="$certs/ca.pem" \
-        --cert="$certs/client.pem" --key="$certs/client-key.pem" endpoint health \
-        >/dev/null 2>&1; then
+        --cert="$certs/client.pem" --key="$certs/client-key.pem" --dial-timeout=1s \
+        --command-timeout=2s endpoint health >/dev/null 2>&1; then
         exit 0
       fi
-      sleep 0.1
+      sleep 0.2
     done
     echo "etcd did not become healthy; logs in $state" >&2
     exit 1
     ;;
-  cut) ip -n "$(ns "$1" "$2")" link set peer0 down ;;
-  heal) ip -n "$(ns "$1" "$2")" link set peer0 up ;;
+  cut) ip -n "$(ns "$tag" "$2")" link set peer0 down ;;
+  heal) ip -n "$(ns "$tag" "$2")" link set peer0 up ;;
   down)
-    tag=$1 state=$2
+    state=$2
     if [ -f "$state/pids" ]; then
       while read -r pid; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done < "$state/pids"
       for _ in $(seq 1 50); do

@@ -38,16 +38,17 @@ class PartitionTest : public ::testing::Test {
     std::mt19937 rng(std::random_device{}());
     tag_ = new std::string("p" + std::to_string(rng() % 10000));
     dir_ = new std::string(MakeTempDir("ehp-partition"));
-    const std::string sans = RunCommand({kTopology, "sans", "3"}).output;
+    const std::string sans = RunCommand({kTopology, "sans", *tag_, "3"}).output;
     const CommandResult certs = RunCommand(
         {"env", "EXTRA_SANS=" + sans.substr(0, sans.find('\n')),
          std::string(EHP_SOURCE_DIR) + "/tests/scripts/gen-certs.sh", *dir_ + "/certs"});
     ASSERT_EQ(certs.exit_code, 0) << certs.output;
     certs_ = new Certs{*dir_ + "/certs"};
     const CommandResult up = RunCommand({kTopology, "up", *tag_, "3", certs_->dir, *dir_},
-                                        "", seconds(60));
+                                        "", seconds(90));
+    if (up.exit_code != 0) RunCommand({kTopology, "down", *tag_, *dir_});  // partial set-up
     ASSERT_EQ(up.exit_code, 0) << up.output;
-    std::string endpoints = RunCommand({kTopology, "endpoints", "3"}).output;
+    std::string endpoints = RunCommand({kTopology, "endpoints", *tag_, "3"}).output;
     endpoints.erase(endpoints.find('\n'));
     Config config = ProxyConfig(endpoints, *certs_);
     config.log_level = "info";
