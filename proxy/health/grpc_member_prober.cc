@@ -32,8 +32,8 @@ struct ProbeCall {
     delete this;
   }
   std::chrono::microseconds Elapsed() const {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - start);
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                 start);
   }
 };
 
@@ -85,43 +85,42 @@ void GrpcMemberProber::Probe(size_t index, std::function<void(ProbeResult)> done
   const auto now = std::chrono::system_clock::now();
 
   call->status_ctx.set_deadline(now + status_timeout_);
-  t.maintenance->async()->Status(
-      &call->status_ctx, &call->status_req, &call->status_resp, [call](grpc::Status s) {
-        ProbeResult& r = call->result;
-        r.status_latency = call->Elapsed();
-        if (!s.ok()) {
-          r.status = ClassifyStatusFailure(s);
-          r.status_error = s.error_message();
-        } else {
-          const auto& resp = call->status_resp;
-          r.member_id = resp.header().member_id();
-          r.cluster_id = resp.header().cluster_id();
-          r.leader = resp.leader();
-          r.raft_term = resp.raftterm();
-          r.raft_index = resp.raftindex();
-          r.applied_index = resp.raftappliedindex();
-          r.db_size = resp.dbsize();
-          r.is_learner = resp.islearner();
-          r.errors.assign(resp.errors().begin(), resp.errors().end());
-        }
-        call->Finish();
-      });
+  t.maintenance->async()->Status(&call->status_ctx, &call->status_req, &call->status_resp,
+                                 [call](grpc::Status s) {
+                                   ProbeResult& r = call->result;
+                                   r.status_latency = call->Elapsed();
+                                   if (!s.ok()) {
+                                     r.status = ClassifyStatusFailure(s);
+                                     r.status_error = s.error_message();
+                                   } else {
+                                     const auto& resp = call->status_resp;
+                                     r.member_id = resp.header().member_id();
+                                     r.cluster_id = resp.header().cluster_id();
+                                     r.leader = resp.leader();
+                                     r.raft_term = resp.raftterm();
+                                     r.raft_index = resp.raftindex();
+                                     r.applied_index = resp.raftappliedindex();
+                                     r.db_size = resp.dbsize();
+                                     r.is_learner = resp.islearner();
+                                     r.errors.assign(resp.errors().begin(), resp.errors().end());
+                                   }
+                                   call->Finish();
+                                 });
 
   call->read_ctx.set_deadline(now + read_timeout_);
   call->read_ctx.AddMetadata("hasleader", "true");
   call->read_req.set_key("etcd-health-proxy/probe");
   call->read_req.set_limit(1);
   call->read_req.set_keys_only(true);
-  t.kv->async()->Range(&call->read_ctx, &call->read_req, &call->read_resp,
-                       [call](grpc::Status s) {
-                         ProbeResult& r = call->result;
-                         r.read_latency = call->Elapsed();
-                         if (!s.ok()) {
-                           r.read = ClassifyReadFailure(s);
-                           if (r.read != ProbeResult::Read::kOk) r.read_error = s.error_message();
-                         }
-                         call->Finish();
-                       });
+  t.kv->async()->Range(&call->read_ctx, &call->read_req, &call->read_resp, [call](grpc::Status s) {
+    ProbeResult& r = call->result;
+    r.read_latency = call->Elapsed();
+    if (!s.ok()) {
+      r.read = ClassifyReadFailure(s);
+      if (r.read != ProbeResult::Read::kOk) r.read_error = s.error_message();
+    }
+    call->Finish();
+  });
 }
 
 }  // namespace ehp

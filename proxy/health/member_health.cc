@@ -64,7 +64,7 @@ HealthTransition MemberHealth::Observe(const MemberVerdict& v, TimePoint now) {
       }
       if (v.kind == Kind::kUnconfirmed) {
         good_ = 0;  // "in a row": start over, but no reason to evict
-          return HealthTransition::kChangePending;
+        return HealthTransition::kChangePending;
       }
       return Evict(v.reason == UnhealthyReason::kNone ? reason_ : v.reason, now);
 

@@ -67,8 +67,7 @@ RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPol
       v = Verdict(Kind::kImmediate, UnhealthyReason::kLearner);
     } else if (r.HasError("alarm:CORRUPT")) {
       v = Verdict(Kind::kImmediate, UnhealthyReason::kAlarm);
-    } else if (r.leader == 0 || r.HasError("no leader") ||
-               r.read == ProbeResult::Read::kNoLeader) {
+    } else if (r.leader == 0 || r.HasError("no leader") || r.read == ProbeResult::Read::kNoLeader) {
       v = Verdict(Kind::kImmediate, UnhealthyReason::kNoLeader);
     } else if (out.quorum.has_leader && r.leader != out.quorum.leader &&
                r.raft_term < out.quorum.term) {

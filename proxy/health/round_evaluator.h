@@ -16,11 +16,11 @@ namespace ehp {
 // One member's signal for this round.
 struct MemberVerdict {
   enum class Kind {
-    kGood,       // can serve and agrees with the quorum
-    kFailure,    // counts towards unreachable-threshold (unreachable, tls, timeout, lagging)
-    kSuspect,    // counts towards suspect-threshold (partitioned)
+    kGood,         // can serve and agrees with the quorum
+    kFailure,      // counts towards unreachable-threshold (unreachable, tls, timeout, lagging)
+    kSuspect,      // counts towards suspect-threshold (partitioned)
     kUnconfirmed,  // neither: not evicted for it, not counted towards readmission
-    kImmediate,  // evict now (no leader, stale leader, learner, alarm, cluster mismatch)
+    kImmediate,    // evict now (no leader, stale leader, learner, alarm, cluster mismatch)
   };
   Kind kind = Kind::kGood;
   UnhealthyReason reason = UnhealthyReason::kNone;

@@ -22,10 +22,10 @@ namespace {
 
 // Prometheus label values for gRPC codes, as grpc-go and grpc_prometheus spell them.
 const std::array<const char*, 17> kCodeNames = {
-    "OK",       "Canceled",          "Unknown",         "InvalidArgument", "DeadlineExceeded",
-    "NotFound", "AlreadyExists",     "PermissionDenied", "ResourceExhausted",
-    "FailedPrecondition", "Aborted", "OutOfRange",       "Unimplemented",   "Internal",
-    "Unavailable", "DataLoss",       "Unauthenticated"};
+    "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+    "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+    "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+    "DataLoss", "Unauthenticated"};
 
 }  // namespace
 

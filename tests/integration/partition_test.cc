@@ -39,13 +39,13 @@ class PartitionTest : public ::testing::Test {
     tag_ = new std::string("p" + std::to_string(rng() % 10000));
     dir_ = new std::string(MakeTempDir("ehp-partition"));
     const std::string sans = RunCommand({kTopology, "sans", *tag_, "3"}).output;
-    const CommandResult certs = RunCommand(
-        {"env", "EXTRA_SANS=" + sans.substr(0, sans.find('\n')),
-         std::string(EHP_SOURCE_DIR) + "/tests/scripts/gen-certs.sh", *dir_ + "/certs"});
+    const CommandResult certs =
+        RunCommand({"env", "EXTRA_SANS=" + sans.substr(0, sans.find('\n')),
+                    std::string(EHP_SOURCE_DIR) + "/tests/scripts/gen-certs.sh", *dir_ + "/certs"});
     ASSERT_EQ(certs.exit_code, 0) << certs.output;
     certs_ = new Certs{*dir_ + "/certs"};
-    const CommandResult up = RunCommand({kTopology, "up", *tag_, "3", certs_->dir, *dir_},
-                                        "", seconds(90));
+    const CommandResult up =
+        RunCommand({kTopology, "up", *tag_, "3", certs_->dir, *dir_}, "", seconds(90));
     if (up.exit_code != 0) RunCommand({kTopology, "down", *tag_, *dir_});  // partial set-up
     ASSERT_EQ(up.exit_code, 0) << up.output;
     std::string endpoints = RunCommand({kTopology, "endpoints", *tag_, "3"}).output;
@@ -135,19 +135,21 @@ class PartitionTest : public ::testing::Test {
       evicted.push_back(f.evicted_ms);
       noticed.push_back(f.etcd_noticed_ms);
       readmitted.push_back(f.readmitted_ms);
-      std::printf("%s: evicted after %.0f ms (%s), etcd noticed after %.0f ms, readmitted %.0f ms "
-                  "after heal\n",
-                  what, f.evicted_ms, std::string(ToString(f.reason)).c_str(), f.etcd_noticed_ms,
-                  f.readmitted_ms);
+      std::printf(
+          "%s: evicted after %.0f ms (%s), etcd noticed after %.0f ms, readmitted %.0f ms "
+          "after heal\n",
+          what, f.evicted_ms, std::string(ToString(f.reason)).c_str(), f.etcd_noticed_ms,
+          f.readmitted_ms);
     }
     const auto median = [](std::vector<double> v) {
       std::sort(v.begin(), v.end());
       return v[v.size() / 2];
     };
-    std::printf("%s: %zu runs, eviction median %.0f ms max %.0f ms; etcd's own detection median "
-                "%.0f ms; readmission median %.0f ms\n",
-                what, runs.size(), median(evicted), *std::max_element(evicted.begin(), evicted.end()),
-                median(noticed), median(readmitted));
+    std::printf(
+        "%s: %zu runs, eviction median %.0f ms max %.0f ms; etcd's own detection median "
+        "%.0f ms; readmission median %.0f ms\n",
+        what, runs.size(), median(evicted), *std::max_element(evicted.begin(), evicted.end()),
+        median(noticed), median(readmitted));
   }
 
   static std::string* tag_;
