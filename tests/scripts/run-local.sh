@@ -21,6 +21,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "stopped; logs and data are in $state"
+  exit 0
 }
 trap cleanup INT TERM EXIT
 
