@@ -39,7 +39,7 @@ for i in 1 2 3; do
     --trusted-ca-file "$c/ca.pem" --client-cert-auth \
     --peer-cert-file "$c/server.pem" --peer-key-file "$c/server-key.pem" \
     --peer-trusted-ca-file "$c/ca.pem" --peer-client-cert-auth \
-    --logger zap --log-outputs "$state/m$i.log" &
+    --logger zap --log-outputs "$state/m$i.log" 2>"$state/m$i.stderr" &
   pids+=($!)
 done
 
