@@ -23,10 +23,15 @@ void UnaryRelay::OnReadDone(bool ok) {
   SendToMember();
 }
 
-void UnaryRelay::SendToMember() {
+std::shared_ptr<Member> UnaryRelay::PickUntried() const {
   std::vector<const Member*> tried;
+  tried.reserve(tried_.size());
   for (const auto& m : tried_) tried.push_back(m.get());
-  std::shared_ptr<Member> member = upstream_->Pick(tried);
+  return upstream_->Pick(tried);
+}
+
+void UnaryRelay::SendToMember() {
+  std::shared_ptr<Member> member = PickUntried();
   if (member == nullptr) {
     // Fail fast with the reasons, never hang: the health checker knows no member can serve.
     FinishCall(grpc::Status(grpc::StatusCode::UNAVAILABLE, upstream_->UnavailableMessage()), false);
@@ -55,9 +60,7 @@ void UnaryRelay::SendTo(std::shared_ptr<Member> member) {
 
 void UnaryRelay::OnMemberDone(const grpc::Status& status) {
   if (!status.ok() && FailedBeforeSending(status, *call_)) {
-    std::vector<const Member*> tried;
-    for (const auto& m : tried_) tried.push_back(m.get());
-    if (std::shared_ptr<Member> next = upstream_->Pick(tried)) {
+    if (std::shared_ptr<Member> next = PickUntried()) {
       SPDLOG_DEBUG("{} to {} failed before sending ({}); trying {}", method_, tried_.back()->name(),
                    status.error_message(), next->name());
       if (relay_.metrics != nullptr) relay_.metrics->retries.Inc({"connect_failed"});

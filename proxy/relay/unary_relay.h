@@ -25,6 +25,8 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
   void OnDone() override;
 
  private:
+  // A usable member this call has not tried yet; nullptr when none is left.
+  std::shared_ptr<Member> PickUntried() const;
   void SendToMember();
   void SendTo(std::shared_ptr<Member> member);
   void OnMemberDone(const grpc::Status& status);

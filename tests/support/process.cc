@@ -36,6 +36,25 @@ std::vector<std::string> Environment(const std::vector<std::string>& extra) {
   return env;
 }
 
+// posix_spawnp with default signal handling and an empty signal mask in the child (the test
+// process may block signals); returns the child's pid or -1.
+pid_t Spawn(const std::vector<std::string>& argv, const posix_spawn_file_actions_t* actions,
+            char* const* env) {
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  auto args = CStrings(argv);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, argv[0].c_str(), actions, &attr, args.data(), env);
+  posix_spawnattr_destroy(&attr);
+  return rc == 0 ? pid : -1;
+}
+
 }  // namespace
 
 Process::Process(const std::vector<std::string>& argv, const std::string& log_path,
@@ -46,22 +65,11 @@ Process::Process(const std::vector<std::string>& argv, const std::string& log_pa
   posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
                                    0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  // Children start with default signal handling and an empty mask.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  auto args = CStrings(argv);
   const auto env_strings = Environment(extra_env);
   auto env = CStrings(env_strings);
-  const int rc = posix_spawnp(&pid_, argv[0].c_str(), &actions, &attr, args.data(), env.data());
+  pid_ = Spawn(argv, &actions, env.data());
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+  if (pid_ < 0) throw std::runtime_error("cannot start " + argv[0]);
 }
 
 Process::Process(Process&& other) noexcept : pid_(other.pid_), status_(other.status_) {
@@ -130,23 +138,12 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 2);
   posix_spawn_file_actions_addclose(&actions, in_pipe[1]);
   posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  auto args = CStrings(argv);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0].c_str(), &actions, &attr, args.data(), environ);
+  const pid_t pid = Spawn(argv, &actions, environ);
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   close(in_pipe[0]);
   close(out_pipe[1]);
   CommandResult result;
-  if (rc != 0) {
+  if (pid < 0) {
     close(in_pipe[1]);
     close(out_pipe[0]);
     result.output = "cannot start " + argv[0];
