@@ -78,7 +78,11 @@ AdminResponse RouteAdmin(const AdminRequest& req, AdminBackend& backend) {
       return Text(404, "not found\n");
     }
     if (req.method != "POST") return MethodNotAllowed("POST");
-    if (!req.trusted) return Text(403, "drain and undrain are only accepted from loopback\n");
+    if (!req.trusted) {
+      return Text(403,
+                  "drain and undrain need a loopback client (http admin plane) or a verified "
+                  "client certificate (https)\n");
+    }
     if (!backend.SetDrained(name, action == "drain")) {
       return Text(404, "no member named \"" + name + "\"\n");
     }

@@ -8,9 +8,10 @@
 namespace ehp {
 
 struct AdminRequest {
-  std::string method;    // "GET", "POST", ...
-  std::string target;    // path and query, e.g. "/readyz?verbose"
-  bool trusted = false;  // from loopback: may use the mutating endpoints
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, e.g. "/readyz?verbose"
+  // May use the mutating endpoints: from loopback (http) or with a verified certificate (https).
+  bool trusted = false;
 };
 
 struct AdminResponse {

@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <optional>
 
 namespace ehp {
@@ -17,27 +18,58 @@ using tcp = net::ip::tcp;
 
 //------------------------------------------------------------------------------
 
-class AdminServer::Session : public std::enable_shared_from_this<Session> {
+namespace {
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// Whether the peer presented a certificate that the CA bundle verifies.
+bool ClientVerified(TlsStream& stream) {
+  SSL* ssl = stream.native_handle();
+  X509* peer = SSL_get1_peer_certificate(ssl);
+  const bool ok = peer != nullptr && SSL_get_verify_result(ssl) == X509_V_OK;
+  X509_free(peer);
+  return ok;
+}
+
+}  // namespace
+
+template <class Stream>
+class AdminServer::Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, AdminServer* server) : stream_(std::move(socket)), server_(server) {}
+  // `tls` is the context the stream was made with: kept alive as long as the stream.
+  Session(std::shared_ptr<net::ssl::context> tls, Stream stream, AdminServer* server)
+      : tls_(std::move(tls)), stream_(std::move(stream)), server_(server) {}
   ~Session() { server_->sessions_--; }
 
-  void Run() { DoRead(); }
+  void Run() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(stream_).expires_after(server_->limits_.read_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Close();  // refused certificate, not TLS
+                                self->client_verified_ = ClientVerified(self->stream_);
+                                self->DoRead();
+                              });
+    } else {
+      DoRead();
+    }
+  }
 
  private:
   void DoRead() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->limits_.header_bytes));
     parser_->body_limit(server_->limits_.body_bytes);
-    stream_.expires_after(server_->limits_.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(server_->limits_.read_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == net::error::operation_aborted) {
+        ec == net::error::operation_aborted || ec == net::ssl::error::stream_truncated) {
       return Close();
     }
     if (ec == http::error::header_limit) return Reply(431, "request header too large\n", false);
@@ -48,9 +80,13 @@ class AdminServer::Session : public std::enable_shared_from_this<Session> {
     AdminRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
-    beast::error_code peer_ec;
-    const auto peer = stream_.socket().remote_endpoint(peer_ec);
-    request.trusted = !peer_ec && peer.address().is_loopback();
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      request.trusted = client_verified_;
+    } else {
+      beast::error_code peer_ec;
+      const auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(peer_ec);
+      request.trusted = !peer_ec && peer.address().is_loopback();
+    }
     const AdminResponse r = RouteAdmin(request, *server_->backend_);
 
     auto res = std::make_shared<http::response<http::string_body>>(
@@ -79,34 +115,89 @@ class AdminServer::Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(std::shared_ptr<http::response<http::string_body>> res) {
-    stream_.expires_after(server_->limits_.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(server_->limits_.read_timeout);
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
                         if (ec || !res->keep_alive()) return self->Close();
                         self->DoRead();
                       });
   }
 
   void Close() {
+    // No TLS close_notify: the admin plane's clients do not need it, and waiting for the peer's
+    // answer would let a client hold the session.
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    socket.close(ec);
   }
 
-  beast::tcp_stream stream_;
+  const std::shared_ptr<net::ssl::context> tls_;  // declared first: outlives stream_
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   AdminServer* const server_;
+  bool client_verified_ = false;
 };
 
 //------------------------------------------------------------------------------
 
-AdminServer::AdminServer(HttpAddress address, AdminBackend* backend, Limits limits)
-    : address_(std::move(address)), backend_(backend), limits_(limits) {}
+namespace {
+
+std::shared_ptr<net::ssl::context> MakeTlsContext(const AdminServer::Tls& tls, std::string* error) {
+  auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  beast::error_code ec;
+  ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                       net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                       net::ssl::context::no_tlsv1_1,
+                   ec);
+  const auto failed = [&](const std::string& file) {
+    *error = "admin plane TLS: \"" + file + "\": " + ec.message();
+    return nullptr;
+  };
+  ctx->use_certificate_chain_file(tls.files.cert, ec);
+  if (ec) return failed(tls.files.cert);
+  ctx->use_private_key_file(tls.files.key, net::ssl::context::pem, ec);
+  if (ec) return failed(tls.files.key);
+  if (!tls.files.ca.empty()) {
+    ctx->load_verify_file(tls.files.ca, ec);
+    if (ec) return failed(tls.files.ca);
+    // Ask for a certificate; whether one is required depends on the setting.
+    ctx->set_verify_mode(net::ssl::verify_peer |
+                         (tls.require_client_cert ? net::ssl::verify_fail_if_no_peer_cert : 0));
+    if (!tls.require_client_cert) {
+      // Keep the handshake going with an unverified certificate; the session then treats the
+      // client as unauthenticated instead of refusing it.
+      SSL_CTX_set_verify(ctx->native_handle(), SSL_VERIFY_PEER,
+                         [](int, X509_STORE_CTX*) { return 1; });
+    }
+  }
+  return ctx;
+}
+
+}  // namespace
+
+AdminServer::AdminServer(HttpAddress address, AdminBackend* backend, Limits limits, Tls tls)
+    : address_(std::move(address)), backend_(backend), limits_(limits), tls_(std::move(tls)) {}
+
+bool AdminServer::ReloadTls(std::string* error) {
+  if (tls_.files.cert.empty()) return true;
+  auto ctx = MakeTlsContext(tls_, error);
+  if (ctx == nullptr) return false;
+  std::lock_guard lock(tls_mu_);
+  tls_context_ = std::move(ctx);
+  return true;
+}
+
+std::shared_ptr<net::ssl::context> AdminServer::TlsContext() {
+  std::lock_guard lock(tls_mu_);
+  return tls_context_;
+}
 
 AdminServer::~AdminServer() { Stop(); }
 
 bool AdminServer::Start(std::string* error) {
+  if (!ReloadTls(error)) return false;
   beast::error_code ec;
   const auto ip = net::ip::make_address(address_.host, ec);
   if (ec) {
@@ -125,8 +216,12 @@ bool AdminServer::Start(std::string* error) {
   port_ = acceptor_.local_endpoint().port();
   Accept();
   thread_ = std::thread([this] { io_.run(); });
-  spdlog::info("admin plane on http://{}:{} (/metrics /livez /readyz /status /events)",
-               address_.host, port_);
+  spdlog::info("admin plane on {}://{}:{} (/metrics /livez /readyz /status /events){}",
+               tls_.files.cert.empty() ? "http" : "https", address_.host, port_,
+               tls_.files.cert.empty()    ? ""
+               : tls_.require_client_cert ? ", client certificates required"
+               : tls_.files.ca.empty()    ? ", drain and undrain disabled (no CA to verify)"
+                                          : ", drain and undrain need a client certificate");
   return true;
 }
 
@@ -145,8 +240,12 @@ void AdminServer::Accept() {
       sessions_--;
       beast::error_code ignored;
       socket.close(ignored);  // over the cap: refuse rather than queue
+    } else if (auto tls = TlsContext()) {
+      // The session keeps the context it started with alive across a reload.
+      TlsStream stream(std::move(socket), *tls);
+      std::make_shared<Session<TlsStream>>(std::move(tls), std::move(stream), this)->Run();
     } else {
-      std::make_shared<Session>(std::move(socket), this)->Run();
+      std::make_shared<Session<PlainStream>>(nullptr, PlainStream(std::move(socket)), this)->Run();
     }
     Accept();
   });

@@ -146,10 +146,20 @@ void ValidateConfig(const Config& c, const Origins& origins,
   check.Range("max-send-bytes", c.max_send_bytes, 1024, (1LL << 31) - 1);
 
   // Operations.
-  if (c.metrics_addr.tls) {
+  check.Pair("metrics-cert-file", c.metrics_cert_file, "metrics-key-file", c.metrics_key_file);
+  check.Readable("metrics-cert-file", c.metrics_cert_file);
+  check.Readable("metrics-key-file", c.metrics_key_file);
+  check.Readable("metrics-trusted-ca-file", c.metrics_trusted_ca_file);
+  if (c.metrics_addr.tls && (c.AdminCertFile().empty() || c.AdminKeyFile().empty())) {
     check.Error("metrics-addr",
-                "https:// is not supported yet for the admin plane; use http:// "
-                "on a loopback address");
+                "https:// needs a certificate: set --metrics-cert-file and --metrics-key-file "
+                "(or --cert-file and --key-file)");
+  }
+  if (c.metrics_client_cert_auth && !c.metrics_addr.tls) {
+    check.Error("metrics-client-cert-auth", "only applies to an https:// --metrics-addr");
+  } else if (c.metrics_client_cert_auth && c.AdminTrustedCaFile().empty()) {
+    check.Error("metrics-client-cert-auth",
+                "needs --metrics-trusted-ca-file (or --trusted-ca-file) to verify certificates");
   }
   if (!c.metrics_addr.tls && !IsLoopbackHost(c.metrics_addr.host)) {
     warnings->push_back(

@@ -45,6 +45,10 @@ struct Config {
 
   // Operations.
   HttpAddress metrics_addr;
+  std::string metrics_cert_file;  // https admin plane; default cert_file
+  std::string metrics_key_file;
+  std::string metrics_trusted_ca_file;  // default trusted_ca_file
+  bool metrics_client_cert_auth = false;
   std::chrono::milliseconds admin_read_timeout{10000};  // a slow admin client is cut off
   std::chrono::milliseconds shutdown_grace{10000};
   std::chrono::milliseconds cert_reload_interval{5000};
@@ -52,6 +56,17 @@ struct Config {
   std::string log_format = "text";
 
   std::string config_file;  // empty when no --config was given
+
+  // The https admin plane's files: its own, or else the client listener's.
+  const std::string& AdminCertFile() const {
+    return metrics_cert_file.empty() ? cert_file : metrics_cert_file;
+  }
+  const std::string& AdminKeyFile() const {
+    return metrics_key_file.empty() ? key_file : metrics_key_file;
+  }
+  const std::string& AdminTrustedCaFile() const {
+    return metrics_trusted_ca_file.empty() ? trusted_ca_file : metrics_trusted_ca_file;
+  }
 };
 
 }  // namespace ehp

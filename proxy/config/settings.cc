@@ -42,6 +42,23 @@ Setting DurationSetting(std::string_view name, std::string_view group, DurationF
                  [field](const Config& c) { return FormatDuration(c.*field); }};
 }
 
+Setting BoolSetting(std::string_view name, std::string_view group, bool Config::*field,
+                    std::string_view help) {
+  return Setting{name,
+                 group,
+                 "",
+                 help,
+                 true,
+                 false,
+                 [field](Config& c, std::string_view v) {
+                   std::string error;
+                   auto b = ParseBool(v, &error);
+                   if (b) c.*field = *b;
+                   return error;
+                 },
+                 [field](const Config& c) { return std::string(c.*field ? "true" : "false"); }};
+}
+
 Setting IntSetting(std::string_view name, std::string_view group, std::string_view value_name,
                    std::function<void(Config&, int64_t)> set,
                    std::function<int64_t(const Config&)> get, std::string_view help) {
@@ -194,15 +211,8 @@ std::vector<Setting> MakeSettings() {
                             "Server certificate of the client listener (enables TLS)."));
   s.push_back(
       StringSetting("key-file", kClient, "FILE", &Config::key_file, "Private key of --cert-file."));
-  s.push_back(Setting{"insecure-listen", kClient, "",
-                      "Allow a plaintext client listener on a non-loopback address.", true, false,
-                      [](Config& c, std::string_view v) {
-                        std::string error;
-                        auto b = ParseBool(v, &error);
-                        if (b) c.insecure_listen = *b;
-                        return error;
-                      },
-                      [](const Config& c) { return c.insecure_listen ? "true" : "false"; }});
+  s.push_back(BoolSetting("insecure-listen", kClient, &Config::insecure_listen,
+                          "Allow a plaintext client listener on a non-loopback address."));
   s.push_back(BytesSetting("max-recv-bytes", kClient, &Config::max_recv_bytes,
                            "Largest message accepted from a client (larger: RESOURCE_EXHAUSTED "
                            "for that call)."));
@@ -219,6 +229,18 @@ std::vector<Setting> MakeSettings() {
                         return error;
                       },
                       [](const Config& c) { return c.metrics_addr.raw; }});
+  s.push_back(
+      StringSetting("metrics-cert-file", kOps, "FILE", &Config::metrics_cert_file,
+                    "Server certificate of an https:// admin plane (default: --cert-file)."));
+  s.push_back(StringSetting("metrics-key-file", kOps, "FILE", &Config::metrics_key_file,
+                            "Private key of --metrics-cert-file (default: --key-file)."));
+  s.push_back(StringSetting(
+      "metrics-trusted-ca-file", kOps, "FILE", &Config::metrics_trusted_ca_file,
+      "CA bundle for admin client certificates (default: --trusted-ca-file). Over https, drain and "
+      "undrain need a client certificate it signed."));
+  s.push_back(BoolSetting("metrics-client-cert-auth", kOps, &Config::metrics_client_cert_auth,
+                          "Over https, refuse every admin request without a verified client "
+                          "certificate (kubelet probes then need one too)."));
   s.push_back(DurationSetting("admin-read-timeout", kOps, &Config::admin_read_timeout,
                               "How long the admin plane waits for a whole request."));
   s.push_back(DurationSetting("shutdown-grace", kOps, &Config::shutdown_grace,

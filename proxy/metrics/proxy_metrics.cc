@@ -171,6 +171,8 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
   calls.Render(&out);
   call_duration.Render(&out);
   retries.Render(&out);
+  hedges.Render(&out);
+  certificate_reloads.Render(&out);
   evictions.Render(&out);
   eviction_detection.Render(&out);
   readmission.Render(&out);

@@ -27,6 +27,15 @@ struct ProxyMetrics {
   CounterFamily retries{"etcd_health_proxy_retries_total",
                         "Calls sent again to another member, by reason.",
                         {"reason"}};
+  CounterFamily hedges{"etcd_health_proxy_hedges_total",
+                       "Reads also sent to a second member because the first was slow, by "
+                       "outcome (which attempt answered first).",
+                       {"outcome"}};
+  CounterFamily certificate_reloads{
+      "etcd_health_proxy_certificate_reloads_total",
+      "Certificate files seen rewritten on disk, by listener (client, upstream, admin) and "
+      "result (success, or failure: the previous files stay in use).",
+      {"listener", "result"}};
   CounterFamily evictions{"etcd_health_proxy_evictions_total",
                           "Members evicted, by member and reason.",
                           {"member", "reason"}};

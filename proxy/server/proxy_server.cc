@@ -6,6 +6,14 @@
 #include "proxy/server/listener_credentials.h"
 
 namespace ehp {
+namespace {
+
+CertificateFiles AdminTlsFiles(const Config& c) {
+  if (!c.metrics_addr.tls) return {};
+  return {c.AdminCertFile(), c.AdminKeyFile(), c.AdminTrustedCaFile()};
+}
+
+}  // namespace
 
 Backends::Backends(const Config& c, ProxyMetrics* metrics)
     : config(c),
@@ -21,7 +29,25 @@ ProxyServer::ProxyServer(const Config& config)
       pools_(backends_->upstream),
       service_(RelayContext{&pools_, &streams_, &methods_, &metrics_}),
       admin_(config_.metrics_addr, &admin_backend_,
-             AdminServer::Limits{.read_timeout = config_.admin_read_timeout}) {}
+             AdminServer::Limits{.read_timeout = config_.admin_read_timeout},
+             AdminServer::Tls{.files = AdminTlsFiles(config_),
+                              .require_client_cert = config_.metrics_client_cert_auth}),
+      certificates_(config_.cert_reload_interval, &metrics_.certificate_reloads) {
+  if (!config_.cert_file.empty()) {
+    certificates_.Watch("client", {config_.cert_file, config_.key_file, config_.trusted_ca_file});
+  }
+  WatchUpstreamCertificates(config_);
+  if (config_.metrics_addr.tls) {
+    certificates_.Watch("admin", AdminTlsFiles(config_),
+                        [this](std::string* error) { return admin_.ReloadTls(error); });
+  }
+}
+
+void ProxyServer::WatchUpstreamCertificates(const Config& config) {
+  if (!config.cert.empty() || !config.cacert.empty()) {
+    certificates_.Watch("upstream", {config.cert, config.key, config.cacert});
+  }
+}
 
 std::string ProxyServer::RenderMetrics() const {
   const auto b = backends();
@@ -75,6 +101,7 @@ std::vector<std::string> ProxyServer::Reload(const Config& next) {
     backends_ = fresh;
   }
   pools_.Set(fresh->upstream);
+  WatchUpstreamCertificates(next);
   spdlog::info("reload: now relaying to {} member(s)", next.endpoints.size());
   // The old probes stop here; calls still running keep the old pool and its connections alive.
   old->health.Stop();
@@ -120,6 +147,7 @@ bool ProxyServer::Start(std::string* error) {
     server_.reset();
     return false;
   }
+  certificates_.Start();
   serving_.store(true, std::memory_order_release);
   spdlog::info("listening on {} ({}), relaying to {} member(s), {} connection(s) each", Address(),
                config_.cert_file.empty()         ? "plaintext"
@@ -148,6 +176,7 @@ void ProxyServer::Shutdown() {
   server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
   server_->Wait();
   backends()->health.Stop();
+  certificates_.Stop();
   admin_.Stop();
   spdlog::info("shut down");
 }

@@ -18,6 +18,7 @@
 #include "proxy/relay/relay_service.h"
 #include "proxy/relay/stream_registry.h"
 #include "proxy/server/proxy_admin_backend.h"
+#include "proxy/tls/certificate_watcher.h"
 #include "proxy/upstream/upstream_pool.h"
 
 namespace ehp {
@@ -75,6 +76,8 @@ class ProxyServer {
   int admin_port() const { return admin_.port(); }
 
  private:
+  void WatchUpstreamCertificates(const Config& config);
+
   const Config config_;
   ProxyMetrics metrics_;
   mutable std::mutex backends_mu_;
@@ -85,6 +88,7 @@ class ProxyServer {
   RelayService service_;
   ProxyAdminBackend admin_backend_{this};
   AdminServer admin_;
+  CertificateWatcher certificates_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool stopped_ = false;

@@ -177,6 +177,35 @@ TEST_F(ConfigLoaderTest, OperationsRules) {
   EXPECT_TRUE(HasError(LoadConfig(Base({"--log-format=xml"})), "is not text or json"));
 }
 
+// Scenario: the https admin plane needs a certificate (its own or the listener's); client
+// certificate auth needs https and a CA.
+TEST_F(ConfigLoaderTest, HttpsAdminRules) {
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--metrics-addr=https://127.0.0.1:9000"})),
+                       "--metrics-addr: https:// needs a certificate"));
+  EXPECT_TRUE(
+      LoadConfig(Base({"--metrics-addr=https://127.0.0.1:9000", "--metrics-cert-file=/etc/hostname",
+                       "--metrics-key-file=/etc/hostname"}))
+          .ok());
+  // The listener's files serve the admin plane too.
+  const LoadResult shared =
+      LoadConfig(Base({"--metrics-addr=https://127.0.0.1:9000", "--cert-file=/etc/hostname",
+                       "--key-file=/etc/hostname", "--trusted-ca-file=/etc/hostname"}));
+  ASSERT_TRUE(shared.ok()) << Errors(shared);
+  EXPECT_EQ(shared.config.AdminCertFile(), "/etc/hostname");
+  EXPECT_EQ(shared.config.AdminTrustedCaFile(), "/etc/hostname");
+  EXPECT_TRUE(
+      HasError(LoadConfig(Base({"--metrics-cert-file=/etc/hostname"})), "--metrics-key-file"));
+  EXPECT_TRUE(HasError(
+      LoadConfig(Base({"--metrics-cert-file=/nonexistent", "--metrics-key-file=/etc/hostname"})),
+      "cannot read \"/nonexistent\""));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--metrics-client-cert-auth"})),
+                       "--metrics-client-cert-auth: only applies to an https://"));
+  EXPECT_TRUE(HasError(
+      LoadConfig(Base({"--metrics-addr=https://127.0.0.1:9000", "--metrics-cert-file=/etc/hostname",
+                       "--metrics-key-file=/etc/hostname", "--metrics-client-cert-auth"})),
+      "needs --metrics-trusted-ca-file"));
+}
+
 // Scenario: all problems are reported at once, and a value that failed to parse does not also
 // produce a second, misleading message.
 TEST_F(ConfigLoaderTest, AllProblemsAtOnceWithoutEchoes) {
