@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 
 namespace ehp {
@@ -121,6 +122,22 @@ void ValidateConfig(const Config& c, const Origins& origins,
   check.Range("max-lag", c.max_lag, 1, 1LL << 40);
   if (c.holdout_max < std::chrono::seconds(2)) check.Error("holdout-max", "must be at least 2s");
   if (c.endpoints.size() > 16) check.Error("endpoints", "at most 16 members are supported");
+
+  // Routing.
+  if (c.write_routing != "leader" && c.write_routing != "any") {
+    check.Error("write-routing", "\"" + c.write_routing + "\" is not leader or any");
+  }
+  if (!c.local_zone.empty() &&
+      std::none_of(c.member_zones.begin(), c.member_zones.end(),
+                   [&](const auto& mz) { return mz.second == c.local_zone; })) {
+    warnings->push_back("local-zone: no member is in zone \"" + c.local_zone +
+                        "\" (see --member-zones); reads go to every zone alike");
+  }
+  check.Range("serializable-max-lag", c.serializable_max_lag, 0, 1LL << 40);
+  if (c.stream_close_window < std::chrono::milliseconds(0) ||
+      c.stream_close_window > std::chrono::seconds(60)) {
+    check.Error("stream-close-window", "must be between 0s and 60s");
+  }
 
   // Client listener.
   check.Pair("cert-file", c.cert_file, "key-file", c.key_file);

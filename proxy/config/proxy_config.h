@@ -34,6 +34,15 @@ struct Config {
   int64_t max_lag = 5000;                        // applied-index entries a member may trail
   std::chrono::milliseconds holdout_max{60000};  // longest hold-out of a flapping member
 
+  // Routing.
+  std::string write_routing = "leader";  // "leader" or "any"
+  std::string local_zone;                // reads prefer members of this zone
+  bool inject_hasleader = true;          // add "hasleader: true" to calls that lack it
+  double retry_budget = 0.10;            // retries allowed per call, on top of a floor of 10/s
+  int64_t serializable_max_lag =
+      1000;  // applied-index entries beyond which serializable reads go elsewhere
+  std::chrono::milliseconds stream_close_window{1000};  // spread of stream closes on eviction
+
   // Client listener.
   ListenAddress listen_addr;
   std::string trusted_ca_file;  // when set, clients must present a certificate it signed

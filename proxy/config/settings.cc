@@ -195,6 +195,37 @@ std::vector<Setting> MakeSettings() {
   s.push_back(DurationSetting("holdout-max", kHealth, &Config::holdout_max,
                               "Longest hold-out of a flapping member (doubles per flap from 2s)."));
 
+  constexpr std::string_view kRouting = "Routing";
+  s.push_back(StringSetting("write-routing", kRouting, "MODE", &Config::write_routing,
+                            "leader: writes go to the member the quorum names as leader; any: "
+                            "spread like reads."));
+  s.push_back(StringSetting("local-zone", kRouting, "ZONE", &Config::local_zone,
+                            "The proxy's zone: reads and streams prefer usable members of this "
+                            "zone (see --member-zones) and fail over to the others."));
+  s.push_back(BoolSetting("inject-hasleader", kRouting, &Config::inject_hasleader,
+                          "Add \"hasleader: true\" to every call that lacks it (not Maintenance), "
+                          "so a member without a leader refuses it at once and the call is sent "
+                          "to another member."));
+  s.push_back(Setting{"retry-budget", kRouting, "PERCENT",
+                      "Retries allowed, as a share of calls (plus 10 per second), so a sick "
+                      "cluster is not hammered: 10% or 0.1.",
+                      false, false,
+                      [](Config& c, std::string_view v) {
+                        std::string error;
+                        auto r = ParseRatio(v, &error);
+                        if (r) c.retry_budget = *r;
+                        return error;
+                      },
+                      [](const Config& c) { return FormatRatio(c.retry_budget); }});
+  s.push_back(IntSetting(
+      "serializable-max-lag", kRouting, "N",
+      [](Config& c, int64_t n) { c.serializable_max_lag = n; },
+      [](const Config& c) { return c.serializable_max_lag; },
+      "Applied-index entries a member may trail before serializable reads avoid it."));
+  s.push_back(DurationSetting("stream-close-window", kRouting, &Config::stream_close_window,
+                              "When a member is evicted or drained, its streams are ended over "
+                              "this long, so clients do not reconnect as a herd."));
+
   s.push_back(Setting{"listen-addr", kClient, "ADDR",
                       "Where clients connect: host:port or unix:///path/to.sock.", false, false,
                       [](Config& c, std::string_view v) {

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 
 namespace ehp {
 namespace {
@@ -110,6 +111,30 @@ std::optional<int64_t> ParseInt(std::string_view text, std::string* error) {
     return std::nullopt;
   }
   return value;
+}
+
+std::optional<double> ParseRatio(std::string_view text, std::string* error) {
+  text = Trim(text);
+  const bool percent = !text.empty() && text.back() == '%';
+  const std::string_view number = percent ? Trim(text.substr(0, text.size() - 1)) : text;
+  double value = 0;
+  const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (number.empty() || ec != std::errc() || ptr != number.data() + number.size()) {
+    *error = Quote(text) + " is not a percentage (10%) or a ratio (0.1)";
+    return std::nullopt;
+  }
+  if (percent) value /= 100;
+  if (value < 0 || value > 1) {
+    *error = Quote(text) + " is out of range (0% to 100%)";
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::string FormatRatio(double ratio) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g%%", ratio * 100);
+  return buf;
 }
 
 std::vector<std::string> SplitList(std::string_view text) {

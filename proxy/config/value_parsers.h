@@ -17,6 +17,9 @@ std::optional<int64_t> ParseBytes(std::string_view text, std::string* error);
 // true/false, yes/no, on/off, 1/0.
 std::optional<bool> ParseBool(std::string_view text, std::string* error);
 std::optional<int64_t> ParseInt(std::string_view text, std::string* error);
+// "10%" or "0.1" -> 0.1; between 0 and 1.
+std::optional<double> ParseRatio(std::string_view text, std::string* error);
+std::string FormatRatio(double ratio);  // 0.1 -> "10%"
 // "a,b, c" -> {"a","b","c"}; empty items are dropped.
 std::vector<std::string> SplitList(std::string_view text);
 

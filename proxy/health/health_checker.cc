@@ -135,7 +135,7 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
   const RoundVerdict verdict = EvaluateRound(results, policy_);
   const std::shared_ptr<const MemberSet> set = pool_->Members();
   bool changed = false;
-  std::vector<MemberStatus> status;
+  std::vector<MemberStatus> status, before;
   {
     std::lock_guard lock(mu_);
     for (size_t i = 0; i < results.size(); ++i) {
@@ -167,9 +167,12 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
     quorum_ = verdict.quorum;
     last_round_ = now;
     ++rounds_;
-    if (changed) status = StatusLocked();
+    // Leader and freshness change without a state change: publish whatever differs.
+    status = StatusLocked();
+    changed = status != published_;
+    if (changed) before = std::exchange(published_, status);
   }
-  if (changed) pool_->PublishStatus(std::move(status));
+  if (changed) Publish(before, std::move(status));
   cv_.notify_all();
 }
 
@@ -199,15 +202,37 @@ void HealthChecker::RecordLocked(size_t i, HealthState from, MemberHealth::TimeP
   }
 }
 
+void HealthChecker::Publish(const std::vector<MemberStatus>& before,
+                            std::vector<MemberStatus> status) {
+  const std::shared_ptr<const MemberSet> set = pool_->Members();
+  std::vector<std::pair<std::string, UnhealthyReason>> gone;
+  for (size_t i = 0; i < status.size() && i < set->members.size(); ++i) {
+    const bool was_usable = i >= before.size() || before[i].usable;
+    if (was_usable && !status[i].usable)
+      gone.emplace_back(set->members[i]->name(), status[i].reason);
+  }
+  pool_->PublishStatus(std::move(status));  // first: re-opened streams must not land there again
+  if (on_unusable_) {
+    for (const auto& [name, reason] : gone) on_unusable_(name, reason);
+  }
+}
+
 std::vector<MemberStatus> HealthChecker::StatusLocked() const {
   std::vector<MemberStatus> status;
-  for (const MemberHealth& h : health_) status.push_back(MemberStatus{h.usable(), h.reason()});
+  for (size_t i = 0; i < health_.size(); ++i) {
+    MemberStatus st{health_[i].usable(), health_[i].reason()};
+    if (i < probes_.size() && i < verdicts_.size()) {
+      st.leader = quorum_.has_leader && probes_[i].member_id == quorum_.leader;
+      st.fresh = verdicts_[i].lag <= static_cast<uint64_t>(config_.serializable_max_lag);
+    }
+    status.push_back(st);
+  }
   return status;
 }
 
 bool HealthChecker::SetDrained(const std::string& name, bool drained) {
   const std::shared_ptr<const MemberSet> set = pool_->Members();
-  std::vector<MemberStatus> status;
+  std::vector<MemberStatus> status, published;
   {
     std::lock_guard lock(mu_);
     size_t i = 0;
@@ -218,9 +243,10 @@ bool HealthChecker::SetDrained(const std::string& name, bool drained) {
     health_[i].SetDrained(drained);
     RecordLocked(i, before, std::chrono::steady_clock::now());
     status = StatusLocked();
+    published = std::exchange(published_, status);
   }
   spdlog::warn("member {} {} by an operator", name, drained ? "drained" : "undrained");
-  pool_->PublishStatus(std::move(status));
+  Publish(published, std::move(status));
   return true;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -25,6 +26,11 @@ class HealthChecker {
   HealthChecker(const Config& config, UpstreamPool* pool, MemberProber* prober,
                 ProxyMetrics* metrics = nullptr);
   ~HealthChecker();
+
+  // Called (on the probe thread, or the admin thread for a drain) when a member stops taking
+  // calls, with its reason: its streams must move. Set before Start().
+  using OnUnusable = std::function<void(const std::string& member, UnhealthyReason reason)>;
+  void SetOnUnusable(OnUnusable f) { on_unusable_ = std::move(f); }
 
   void Start();
   void Stop();
@@ -75,6 +81,8 @@ class HealthChecker {
   // Requires mu_. Records a change: event, metrics.
   void RecordLocked(size_t index, HealthState from, MemberHealth::TimePoint now);
   std::vector<MemberStatus> StatusLocked() const;
+  // Publishes `status` to the pool and reports members that stopped taking calls.
+  void Publish(const std::vector<MemberStatus>& before, std::vector<MemberStatus> status);
 
   const Config config_;
   UpstreamPool* const pool_;
@@ -89,11 +97,13 @@ class HealthChecker {
   std::vector<MemberVerdict> verdicts_;  // guarded by mu_
   std::vector<ProbeResult> probes_;      // guarded by mu_
   QuorumView quorum_;                    // guarded by mu_
-  uint64_t rounds_ = 0;                  // guarded by mu_
-  uint64_t evictions_ = 0;               // guarded by mu_
-  std::vector<Event> events_;            // guarded by mu_; a ring of kMaxEvents
-  size_t next_event_ = 0;                // guarded by mu_
-  MemberHealth::TimePoint last_round_;   // guarded by mu_
+  std::vector<MemberStatus> published_;  // guarded by mu_: last status given to the pool
+  OnUnusable on_unusable_;
+  uint64_t rounds_ = 0;                 // guarded by mu_
+  uint64_t evictions_ = 0;              // guarded by mu_
+  std::vector<Event> events_;           // guarded by mu_; a ring of kMaxEvents
+  size_t next_event_ = 0;               // guarded by mu_
+  MemberHealth::TimePoint last_round_;  // guarded by mu_
   std::thread thread_;
 };
 

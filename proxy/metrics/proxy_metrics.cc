@@ -171,6 +171,7 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
   calls.Render(&out);
   call_duration.Render(&out);
   retries.Render(&out);
+  retries_refused.Render(&out);
   hedges.Render(&out);
   certificate_reloads.Render(&out);
   evictions.Render(&out);

@@ -27,6 +27,10 @@ struct ProxyMetrics {
   CounterFamily retries{"etcd_health_proxy_retries_total",
                         "Calls sent again to another member, by reason.",
                         {"reason"}};
+  CounterFamily retries_refused{"etcd_health_proxy_retries_refused_total",
+                                "Retries not made because the retry budget was spent, by the "
+                                "reason the call would have been retried.",
+                                {"reason"}};
   CounterFamily hedges{"etcd_health_proxy_hedges_total",
                        "Reads also sent to a second member because the first was slow, by "
                        "outcome (which attempt answered first).",

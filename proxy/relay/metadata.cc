@@ -41,9 +41,21 @@ bool IsLegalValue(std::string_view key, std::string_view value) {
   return true;
 }
 
-void CopyRequestMetadata(const grpc::CallbackServerContext& from, grpc::ClientContext* to) {
-  CopyAll(from.client_metadata(),
-          [to](std::string k, std::string v) { to->AddMetadata(std::move(k), std::move(v)); });
+bool CopyRequestMetadata(const grpc::CallbackServerContext& from, grpc::ClientContext* to,
+                         bool add_hasleader) {
+  bool has_key = false, has_leader = false;
+  CopyAll(from.client_metadata(), [&](std::string k, std::string v) {
+    if (k == "hasleader") {
+      has_key = true;
+      has_leader = has_leader || v == "true";
+    }
+    to->AddMetadata(std::move(k), std::move(v));
+  });
+  if (add_hasleader && !has_key) {
+    to->AddMetadata("hasleader", "true");
+    return true;
+  }
+  return has_leader;
 }
 
 void CopyInitialMetadata(const grpc::ClientContext& from, grpc::CallbackServerContext* to) {

@@ -15,7 +15,10 @@ bool IsRelayableKey(std::string_view key);
 bool IsLegalValue(std::string_view key, std::string_view value);
 
 // Client request metadata -> the call towards the member (auth token, hasleader, custom keys).
-void CopyRequestMetadata(const grpc::CallbackServerContext& from, grpc::ClientContext* to);
+// With `add_hasleader`, "hasleader: true" is added when the client did not send the key.
+// Returns whether the member's call carries "hasleader: true".
+bool CopyRequestMetadata(const grpc::CallbackServerContext& from, grpc::ClientContext* to,
+                         bool add_hasleader = false);
 
 // Member's initial metadata -> the client's call (before the first response is sent).
 void CopyInitialMetadata(const grpc::ClientContext& from, grpc::CallbackServerContext* to);

@@ -1,13 +1,18 @@
 // The streams in flight, so that shutdown can end each of them with UNAVAILABLE (clients then
-// reconnect elsewhere) instead of waiting for streams that may live for hours.
+// reconnect elsewhere) instead of waiting for streams that may live for hours, and so that an
+// evicted or drained member's streams can be moved: ended with a resumable error, spread over a
+// window so their clients do not reconnect as one herd.
 #pragma once
 
 #include <grpcpp/support/status.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <thread>
 
 namespace ehp {
 
@@ -22,21 +27,41 @@ class AbortableStream {
 
 class StreamRegistry {
  public:
-  // False once closing: the caller must refuse the stream.
-  bool Add(AbortableStream* stream);
+  StreamRegistry() = default;
+  ~StreamRegistry();
+
+  // An id for Remove(); 0 once closing: the caller must refuse the stream.
+  uint64_t Add(AbortableStream* stream);
   // Must be called before the stream is destroyed.
-  void Remove(AbortableStream* stream);
+  void Remove(uint64_t id);
   // Refuses new streams from now on and aborts every registered one.
   void CloseAll(const grpc::Status& status);
-  // Aborts the streams relayed to one member (drain); returns how many.
-  size_t CloseMember(const std::string& member, const grpc::Status& status);
+  // Aborts the streams relayed to one member, evenly over `window` (at once when zero); returns
+  // how many. A stream that ends on its own before its turn is left alone.
+  size_t CloseMember(const std::string& member, const grpc::Status& status,
+                     std::chrono::milliseconds window = std::chrono::milliseconds(0));
   size_t size() const;
   std::map<std::string, size_t> CountByMember() const;
 
  private:
+  struct Entry {
+    AbortableStream* stream;
+    std::string member;
+  };
+  struct Pending {
+    std::chrono::steady_clock::time_point when;
+    uint64_t id;
+    grpc::Status status;
+  };
+  void CloseLoop();
+
   mutable std::mutex mu_;
-  std::unordered_map<AbortableStream*, std::string> streams_;  // guarded by mu_
-  bool closing_ = false;                                       // guarded by mu_
+  std::condition_variable wake_;
+  std::map<uint64_t, Entry> streams_;  // guarded by mu_; in the order they opened
+  uint64_t next_id_ = 1;               // guarded by mu_
+  bool closing_ = false;               // guarded by mu_
+  std::multimap<std::chrono::steady_clock::time_point, Pending> pending_;  // guarded by mu_
+  std::thread closer_;  // started with the first spread close
 };
 
 }  // namespace ehp

@@ -12,7 +12,9 @@ namespace ehp {
 StreamRelay::StreamRelay(grpc::CallbackServerContext* server_context, std::string method,
                          const RelayContext& relay)
     : server_context_(server_context), method_(std::move(method)), relay_(relay) {
-  member_ = upstream_->Pick();
+  CallClass call = ClassifyMethod(method_);
+  call.kind = CallKind::kStream;
+  member_ = upstream_->Pick(call);
   if (member_ == nullptr) {
     refs_.store(1);  // no member call: only the server reactor's OnDone is to come
     std::lock_guard lock(mu_);
@@ -21,14 +23,17 @@ StreamRelay::StreamRelay(grpc::CallbackServerContext* server_context, std::strin
   }
   // Deadline and cancellation of the client's call carry over to the member's.
   call_ = grpc::ClientContext::FromCallbackServerContext(*server_context_);
-  CopyRequestMetadata(*server_context_, call_.get());
-  registered_ = relay_.streams->Add(this);
-  if (!registered_) {
+  CopyRequestMetadata(*server_context_, call_.get(),
+                      call.hasleader && upstream_->inject_hasleader());
+  registry_id_ = relay_.streams->Add(this);
+  if (registry_id_ == 0) {
     refs_.store(1);
     std::lock_guard lock(mu_);
     FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcd-health-proxy is shutting down"));
     return;
   }
+  member_->AddLoad(1);
+  member_call_started_ = true;
   std::lock_guard lock(mu_);  // an Abort() from shutdown waits until both sides are started
   member_->NextStub().PrepareBidiStreamingCall(call_.get(), method_, grpc::StubOptions(),
                                                &member_call_);
@@ -138,9 +143,22 @@ void StreamRelay::OnMemberDone(const grpc::Status& status) {
   {
     std::lock_guard lock(mu_);
     if (!finished_) CopyTrailingMetadata(*call_, server_context_);
-    FinishLocked(status);
+    FinishLocked(ForClient(status));
   }
   Unref();
+}
+
+grpc::Status StreamRelay::ForClient(const grpc::Status& status) const {
+  // etcd ends hasleader streams this way after ~3 election timeouts without a leader. clientv3
+  // takes that exact error as final for a watch (it closes the watch instead of resuming it), so
+  // it is reworded: the client re-opens the stream and lands on a member that has a leader.
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      status.error_message() == "etcdserver: no leader") {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "etcd-health-proxy: member " + member_->name() +
+                            " lost its raft leader; re-open the stream");
+  }
+  return status;
 }
 
 void StreamRelay::OnCancel() {
@@ -168,7 +186,8 @@ void StreamRelay::OnDone() { Unref(); }
 
 void StreamRelay::Unref() {
   if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  if (registered_) relay_.streams->Remove(this);
+  if (registry_id_ != 0) relay_.streams->Remove(registry_id_);
+  if (member_call_started_) member_->AddLoad(-1);
   delete this;
 }
 

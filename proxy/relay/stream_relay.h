@@ -18,6 +18,7 @@
 #include <mutex>
 
 #include "proxy/relay/relay_context.h"
+#include "proxy/routing/call_class.h"
 
 namespace ehp {
 
@@ -55,6 +56,8 @@ class StreamRelay final : public grpc::ServerGenericBidiReactor, public Abortabl
   void OnMemberReadDone(bool ok);
   void OnMemberWriteDone(bool ok);
   void OnMemberDone(const grpc::Status& status);
+  // The member's final status as the client should see it.
+  grpc::Status ForClient(const grpc::Status& status) const;
 
   // Each direction releases its hold on the member call exactly once.
   void EndClientToMember();  // no more writes to the member
@@ -73,7 +76,8 @@ class StreamRelay final : public grpc::ServerGenericBidiReactor, public Abortabl
   std::shared_ptr<Member> member_;
   std::unique_ptr<grpc::ClientContext> call_;
   MemberCall member_call_{this};
-  bool registered_ = false;
+  uint64_t registry_id_ = 0;  // 0: not registered
+  bool member_call_started_ = false;
 
   grpc::ByteBuffer to_member_;  // one message in flight client -> member
   grpc::ByteBuffer to_client_;  // one message in flight member -> client

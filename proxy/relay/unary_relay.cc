@@ -3,8 +3,28 @@
 #include <spdlog/spdlog.h>
 
 #include "proxy/relay/metadata.h"
+#include "proxy/routing/retry_policy.h"
 
 namespace ehp {
+namespace {
+
+// Classifies the call; Range and Txn need their request's bytes (usually one slice).
+CallClass Classify(const std::string& method, const grpc::ByteBuffer& request) {
+  if (!NeedsRequest(method)) return ClassifyMethod(method);
+  std::vector<grpc::Slice> slices;
+  if (!request.Dump(&slices).ok()) return ClassifyRequest(method, "\xff");  // unparsable
+  if (slices.size() == 1) {
+    return ClassifyRequest(
+        method,
+        std::string_view(reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()));
+  }
+  std::string flat;
+  for (const grpc::Slice& s : slices)
+    flat.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return ClassifyRequest(method, flat);
+}
+
+}  // namespace
 
 UnaryRelay::UnaryRelay(grpc::CallbackServerContext* server_context, std::string method,
                        const RelayContext& relay)
@@ -20,6 +40,8 @@ void UnaryRelay::OnReadDone(bool ok) {
                         "etcd-health-proxy: unary call ended before its request arrived"));
     return;
   }
+  class_ = Classify(method_, request_);
+  upstream_->retry_budget().OnCall();
   SendToMember();
 }
 
@@ -27,7 +49,7 @@ std::shared_ptr<Member> UnaryRelay::PickUntried() const {
   std::vector<const Member*> tried;
   tried.reserve(tried_.size());
   for (const auto& m : tried_) tried.push_back(m.get());
-  return upstream_->Pick(tried);
+  return upstream_->Pick(class_, tried);
 }
 
 void UnaryRelay::SendToMember() {
@@ -53,19 +75,30 @@ void UnaryRelay::SendTo(std::shared_ptr<Member> member) {
     call_ = grpc::ClientContext::FromCallbackServerContext(*server_context_);
     call = call_.get();
   }
-  CopyRequestMetadata(*server_context_, call);
+  sent_hasleader_ = CopyRequestMetadata(*server_context_, call,
+                                        class_.hasleader && upstream_->inject_hasleader());
+  member->AddLoad(1);
   member->NextStub().UnaryCall(call, method_, grpc::StubOptions(), &request_, &response_,
                                [this](grpc::Status status) { OnMemberDone(status); });
 }
 
 void UnaryRelay::OnMemberDone(const grpc::Status& status) {
-  if (!status.ok() && FailedBeforeSending(status, *call_)) {
-    if (std::shared_ptr<Member> next = PickUntried()) {
-      SPDLOG_DEBUG("{} to {} failed before sending ({}); trying {}", method_, tried_.back()->name(),
-                   status.error_message(), next->name());
-      if (relay_.metrics != nullptr) relay_.metrics->retries.Inc({"connect_failed"});
-      SendTo(std::move(next));
-      return;
+  tried_.back()->AddLoad(-1);
+  if (!status.ok()) {
+    const RetryReason reason = DecideRetry(
+        class_.kind, AttemptOutcome{status.error_code(), status.error_message(),
+                                    FailedBeforeSending(status, *call_), sent_hasleader_});
+    std::shared_ptr<Member> next = reason == RetryReason::kNone ? nullptr : PickUntried();
+    if (next != nullptr && std::chrono::system_clock::now() < server_context_->deadline()) {
+      const std::string label(ToString(reason));
+      if (upstream_->retry_budget().TrySpend(std::chrono::steady_clock::now())) {
+        SPDLOG_DEBUG("{} to {} failed ({}: {}); trying {}", method_, tried_.back()->name(), label,
+                     status.error_message(), next->name());
+        if (relay_.metrics != nullptr) relay_.metrics->retries.Inc({label});
+        SendTo(std::move(next));
+        return;
+      }
+      if (relay_.metrics != nullptr) relay_.metrics->retries_refused.Inc({label});
     }
   }
   CopyInitialMetadata(*call_, server_context_);

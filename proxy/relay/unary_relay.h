@@ -1,6 +1,7 @@
-// Relays one unary call: read the client's request, send it to a member as a unary call, send the
-// answer back with the member's metadata and status. A call whose connection to the member failed
-// before the request was written is sent to another member.
+// Relays one unary call: read the client's request, classify it (read, write, ...), send it to
+// the member the routing picks as a unary call, send the answer back with the member's metadata
+// and status. A failed attempt goes to another member when the retry policy says it provably had
+// no effect (or is a read) and the retry budget allows it.
 #pragma once
 
 #include <grpcpp/generic/async_generic_service.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "proxy/relay/relay_context.h"
+#include "proxy/routing/call_class.h"
 
 namespace ehp {
 
@@ -40,6 +42,8 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
+  CallClass class_;
+  bool sent_hasleader_ = false;  // the current attempt carries "hasleader: true"
 
   std::mutex mu_;
   std::unique_ptr<grpc::ClientContext> call_;   // guarded by mu_; the current attempt

@@ -33,6 +33,7 @@ ProxyServer::ProxyServer(const Config& config)
              AdminServer::Tls{.files = AdminTlsFiles(config_),
                               .require_client_cert = config_.metrics_client_cert_auth}),
       certificates_(config_.cert_reload_interval, &metrics_.certificate_reloads) {
+  MoveStreamsOnEviction(*backends_);
   if (!config_.cert_file.empty()) {
     certificates_.Watch("client", {config_.cert_file, config_.key_file, config_.trusted_ca_file});
   }
@@ -55,14 +56,25 @@ std::string ProxyServer::RenderMetrics() const {
 }
 
 bool ProxyServer::SetDrained(const std::string& member, bool drained) {
-  if (!backends()->health.SetDrained(member, drained)) return false;
-  if (drained) {
+  return backends()->health.SetDrained(member, drained);  // streams move in MoveStreams
+}
+
+void ProxyServer::MoveStreamsOnEviction(Backends& b) {
+  const std::chrono::milliseconds window = b.config.stream_close_window;
+  b.health.SetOnUnusable([this, window](const std::string& member, UnhealthyReason reason) {
+    // UNAVAILABLE with a message of our own: clientv3 re-opens watches (from the last revision
+    // it saw) and keep-alive streams; they land on members that take calls.
     const size_t n = streams_.CloseMember(
-        member, grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                             "etcd-health-proxy: member " + member + " drained; reconnect"));
-    spdlog::info("drain: ended {} stream(s) on {}", n, member);
-  }
-  return true;
+        member,
+        grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                     "etcd-health-proxy: member " + member + " is out of service (" +
+                         std::string(ToString(reason)) + "); re-open the stream"),
+        window);
+    if (n > 0) {
+      spdlog::info("member {} out of service ({}): moving {} stream(s) over {} ms", member,
+                   ToString(reason), n, window.count());
+    }
+  });
 }
 
 std::shared_ptr<Backends> ProxyServer::backends() const {
@@ -85,8 +97,15 @@ std::vector<std::string> ProxyServer::Reload(const Config& next) {
   differs("metrics-addr", next.metrics_addr.raw != config_.metrics_addr.raw);
   differs("admin-read-timeout", next.admin_read_timeout != config_.admin_read_timeout);
   differs("shutdown-grace", next.shutdown_grace != config_.shutdown_grace);
+  differs("metrics-cert-file", next.metrics_cert_file != config_.metrics_cert_file);
+  differs("metrics-key-file", next.metrics_key_file != config_.metrics_key_file);
+  differs("metrics-trusted-ca-file",
+          next.metrics_trusted_ca_file != config_.metrics_trusted_ca_file);
+  differs("metrics-client-cert-auth",
+          next.metrics_client_cert_auth != config_.metrics_client_cert_auth);
 
   auto fresh = std::make_shared<Backends>(next, &metrics_);
+  MoveStreamsOnEviction(*fresh);
   const auto old = backends();
   // Drained members stay drained across a reload.
   for (const auto& m : old->health.Snapshot().members) {

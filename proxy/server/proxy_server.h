@@ -77,6 +77,8 @@ class ProxyServer {
 
  private:
   void WatchUpstreamCertificates(const Config& config);
+  // Ends a member's streams (spread over stream-close-window) when it stops taking calls.
+  void MoveStreamsOnEviction(Backends& backends);
 
   const Config config_;
   ProxyMetrics metrics_;

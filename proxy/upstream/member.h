@@ -32,6 +32,10 @@ class Member {
   // Connections that are established right now (READY).
   int ReadyConnections() const;
 
+  // Calls and streams outstanding on the member, for load-aware picking.
+  int64_t load() const { return load_.load(std::memory_order_relaxed); }
+  void AddLoad(int64_t delta) { load_.fetch_add(delta, std::memory_order_relaxed); }
+
   // Starts connecting every idle connection, so the first calls do not pay for the handshake.
   void Connect();
 
@@ -42,6 +46,7 @@ class Member {
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
   std::atomic<uint32_t> next_{0};
+  std::atomic<int64_t> load_{0};
 };
 
 }  // namespace ehp

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "proxy/upstream/round_robin_picker.h"
-
 namespace ehp {
 namespace {
 
@@ -25,12 +23,29 @@ std::shared_ptr<const MemberSet> BuildMembers(const Config& config, const Channe
   return set;
 }
 
+// A fast per-thread random source (splitmix64); picking needs spread, not secrecy.
+uint64_t NextRandom() {
+  thread_local uint64_t state =
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+      reinterpret_cast<uintptr_t>(&state);
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
 
 UpstreamPool::UpstreamPool(const Config& config)
-    : channels_(config), members_(BuildMembers(config, channels_)) {}
+    : channels_(config),
+      members_(BuildMembers(config, channels_)),
+      policy_{.writes_to_leader = config.write_routing == "leader"},
+      local_zone_(config.local_zone),
+      inject_hasleader_(config.inject_hasleader),
+      retry_budget_(config.retry_budget) {}
 
-std::shared_ptr<Member> UpstreamPool::Pick(std::span<const Member* const> tried) const {
+std::shared_ptr<Member> UpstreamPool::Pick(CallClass call,
+                                           std::span<const Member* const> tried) const {
   const std::shared_ptr<const MemberSet> set = members_.Get();
   const size_t n = set->members.size();
   // Small fixed-size scratch: member sets are a handful of entries.
@@ -38,12 +53,17 @@ std::shared_ptr<Member> UpstreamPool::Pick(std::span<const Member* const> tried)
   const size_t count = std::min<size_t>(n, std::size(candidates));
   for (size_t i = 0; i < count; ++i) {
     const Member* m = set->members[i].get();
-    candidates[i].excluded =
-        !set->status[i].usable || std::find(tried.begin(), tried.end(), m) != tried.end();
-    candidates[i].reachable = !candidates[i].excluded && m->Reachable();
+    const MemberStatus& st = set->status[i];
+    PickCandidate& c = candidates[i];
+    c.excluded = !st.usable || std::find(tried.begin(), tried.end(), m) != tried.end();
+    if (c.excluded) continue;
+    c.reachable = m->Reachable();
+    c.leader = st.leader;
+    c.fresh = st.fresh;
+    c.local_zone = !local_zone_.empty() && m->zone() == local_zone_;
+    c.load = m->load();
   }
-  const auto index =
-      PickRoundRobin(std::span(candidates, count), cursor_.fetch_add(1, std::memory_order_relaxed));
+  const auto index = PickMember(std::span(candidates, count), call, policy_, NextRandom());
   return index ? set->members[*index] : nullptr;
 }
 

@@ -12,6 +12,9 @@
 #include "proxy/config/proxy_config.h"
 #include "proxy/core/snapshot_cell.h"
 #include "proxy/health/unhealthy_reason.h"
+#include "proxy/routing/call_class.h"
+#include "proxy/routing/member_picker.h"
+#include "proxy/routing/retry_budget.h"
 #include "proxy/upstream/channel_factory.h"
 #include "proxy/upstream/member.h"
 
@@ -21,6 +24,9 @@ namespace ehp {
 struct MemberStatus {
   bool usable = true;
   UnhealthyReason reason = UnhealthyReason::kNone;
+  bool leader = false;  // the member a majority names as leader
+  bool fresh = true;    // trails by no more than serializable-max-lag
+  bool operator==(const MemberStatus&) const = default;
 };
 
 struct MemberSet {
@@ -33,9 +39,13 @@ class UpstreamPool {
   // Opens `upstream-connections` connections to each configured member.
   explicit UpstreamPool(const Config& config);
 
-  // The member for a new call among the usable ones, skipping members in `tried`; nullptr when
-  // none is left.
-  std::shared_ptr<Member> Pick(std::span<const Member* const> tried = {}) const;
+  // The member for a new call of class `call` among the usable ones (see PickMember), skipping
+  // members in `tried`; nullptr when none is left.
+  std::shared_ptr<Member> Pick(CallClass call, std::span<const Member* const> tried = {}) const;
+
+  // Routing settings of this member set (they change with a reload).
+  RetryBudget& retry_budget() const { return retry_budget_; }
+  bool inject_hasleader() const { return inject_hasleader_; }
 
   // The error for a call that no member can take, naming each member's reason, e.g.
   // "etcd-health-proxy: no etcd member is usable (m1: no_leader, m2: unreachable)".
@@ -50,7 +60,10 @@ class UpstreamPool {
  private:
   ChannelFactory channels_;
   SnapshotCell<MemberSet> members_;
-  mutable std::atomic<uint64_t> cursor_{0};
+  const PickPolicy policy_;
+  const std::string local_zone_;
+  const bool inject_hasleader_;
+  mutable RetryBudget retry_budget_;
 };
 
 }  // namespace ehp

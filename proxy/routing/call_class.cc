@@ -1,0 +1,116 @@
+#include "proxy/routing/call_class.h"
+
+#include <array>
+#include <utility>
+
+#include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
+
+namespace ehp {
+namespace {
+
+constexpr std::string_view kRange = "/etcdserverpb.KV/Range";
+constexpr std::string_view kTxn = "/etcdserverpb.KV/Txn";
+
+struct Known {
+  std::string_view method;
+  CallKind kind;
+};
+
+// Every etcd v3 method that is not a write. Anything else (including methods this table does
+// not know) is treated as a write: never retried after an ambiguous failure.
+constexpr std::array kKnown = {
+    Known{kRange, CallKind::kRead},
+    Known{kTxn, CallKind::kRead},
+    Known{"/etcdserverpb.Watch/Watch", CallKind::kStream},
+    Known{"/etcdserverpb.Lease/LeaseKeepAlive", CallKind::kStream},
+    Known{"/etcdserverpb.Lease/LeaseTimeToLive", CallKind::kRead},
+    Known{"/etcdserverpb.Lease/LeaseLeases", CallKind::kRead},
+    Known{"/etcdserverpb.Cluster/MemberList", CallKind::kRead},
+    Known{"/etcdserverpb.Maintenance/Status", CallKind::kMemberLocal},
+    Known{"/etcdserverpb.Maintenance/Defragment", CallKind::kMemberLocal},
+    Known{"/etcdserverpb.Maintenance/Hash", CallKind::kMemberLocal},
+    Known{"/etcdserverpb.Maintenance/HashKV", CallKind::kMemberLocal},
+    Known{"/etcdserverpb.Maintenance/Snapshot", CallKind::kStream},
+    // A repeat only issues another token.
+    Known{"/etcdserverpb.Auth/Authenticate", CallKind::kRead},
+    Known{"/etcdserverpb.Auth/AuthStatus", CallKind::kRead},
+    Known{"/etcdserverpb.Auth/UserGet", CallKind::kRead},
+    Known{"/etcdserverpb.Auth/UserList", CallKind::kRead},
+    Known{"/etcdserverpb.Auth/RoleGet", CallKind::kRead},
+    Known{"/etcdserverpb.Auth/RoleList", CallKind::kRead},
+    Known{"/v3electionpb.Election/Leader", CallKind::kRead},
+    Known{"/v3electionpb.Election/Observe", CallKind::kStream},
+};
+
+bool ReadOnly(const etcdserverpb::RequestOp& op);
+
+bool ReadOnly(const google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp>& ops) {
+  for (const auto& op : ops) {
+    if (!ReadOnly(op)) return false;
+  }
+  return true;
+}
+
+bool ReadOnly(const etcdserverpb::RequestOp& op) {
+  switch (op.request_case()) {
+    case etcdserverpb::RequestOp::kRequestRange:
+      return true;
+    case etcdserverpb::RequestOp::kRequestTxn:
+      return ReadOnly(op.request_txn().success()) && ReadOnly(op.request_txn().failure());
+    default:
+      return false;  // put, delete, or a kind this build does not know
+  }
+}
+
+}  // namespace
+
+CallClass ClassifyMethod(std::string_view method) {
+  CallClass c;
+  for (const Known& k : kKnown) {
+    if (k.method == method) c.kind = k.kind;
+  }
+  c.leader_only = method == "/etcdserverpb.Maintenance/MoveLeader";
+  // Maintenance calls are about one member and must answer even when it has no leader (Status
+  // is how operators see that); all the others are refused by a leaderless member at once.
+  c.hasleader = !method.starts_with("/etcdserverpb.Maintenance/");
+  return c;
+}
+
+bool NeedsRequest(std::string_view method) { return method == kRange || method == kTxn; }
+
+CallClass ClassifyRequest(std::string_view method, std::string_view request) {
+  CallClass c = ClassifyMethod(method);
+  if (method == kRange) {
+    etcdserverpb::RangeRequest range;
+    if (!range.ParseFromArray(request.data(), static_cast<int>(request.size()))) {
+      c.kind = CallKind::kWrite;
+    } else if (range.serializable()) {
+      c.kind = CallKind::kSerializableRead;
+    }
+  } else if (method == kTxn) {
+    etcdserverpb::TxnRequest txn;
+    if (!txn.ParseFromArray(request.data(), static_cast<int>(request.size())) ||
+        !ReadOnly(txn.success()) || !ReadOnly(txn.failure())) {
+      c.kind = CallKind::kWrite;
+    }
+  }
+  return c;
+}
+
+std::string_view ToString(CallKind kind) {
+  switch (kind) {
+    case CallKind::kRead:
+      return "read";
+    case CallKind::kSerializableRead:
+      return "serializable_read";
+    case CallKind::kWrite:
+      return "write";
+    case CallKind::kMemberLocal:
+      return "member_local";
+    case CallKind::kStream:
+      return "stream";
+  }
+  return "write";
+}
+
+}  // namespace ehp

@@ -1,0 +1,51 @@
+#include "proxy/routing/retry_policy.h"
+
+namespace ehp {
+namespace {
+
+constexpr int kUnavailable = 14;  // grpc::StatusCode::UNAVAILABLE
+
+bool Contains(std::string_view message, std::string_view text) {
+  return message.find(text) != std::string_view::npos;
+}
+
+}  // namespace
+
+RetryReason DecideRetry(CallKind kind, const AttemptOutcome& outcome) {
+  if (outcome.failed_before_sending) return RetryReason::kConnectFailed;
+  if (outcome.code != kUnavailable) return RetryReason::kNone;
+  const std::string_view m = outcome.message;
+  // etcd's interceptors refuse these before the handler runs, so nothing was proposed. "no
+  // leader" comes from the interceptor only when the call asked for it with hasleader; without
+  // it, a member without a leader can also fail a forwarded lease call that way.
+  if (m == "etcdserver: no leader" && (outcome.sent_hasleader || kind != CallKind::kWrite)) {
+    return RetryReason::kNoLeader;
+  }
+  if (m == "etcdserver: rpc not supported for learner") return RetryReason::kLearner;
+  if (kind == CallKind::kWrite) return RetryReason::kNone;  // ambiguous: may have been applied
+  if (Contains(m, "etcdserver: leader changed")) return RetryReason::kLeaderChanged;
+  if (Contains(m, "etcdserver: request timed out")) return RetryReason::kTimedOut;
+  return RetryReason::kUnavailable;
+}
+
+std::string_view ToString(RetryReason reason) {
+  switch (reason) {
+    case RetryReason::kNone:
+      return "none";
+    case RetryReason::kConnectFailed:
+      return "connect_failed";
+    case RetryReason::kNoLeader:
+      return "no_leader";
+    case RetryReason::kLearner:
+      return "learner";
+    case RetryReason::kLeaderChanged:
+      return "leader_changed";
+    case RetryReason::kTimedOut:
+      return "timed_out";
+    case RetryReason::kUnavailable:
+      return "unavailable";
+  }
+  return "none";
+}
+
+}  // namespace ehp

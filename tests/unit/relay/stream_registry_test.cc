@@ -1,0 +1,92 @@
+// Closing a member's streams: all of them, only them, spread over the window.
+#include "proxy/relay/stream_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace ehp {
+namespace {
+
+using std::chrono::milliseconds;
+
+class FakeStream : public AbortableStream {
+ public:
+  explicit FakeStream(std::string member) : member_(std::move(member)) {}
+  void Abort(const grpc::Status& status) override {
+    aborted_at_ = std::chrono::steady_clock::now();
+    message_ = status.error_message();
+    aborts_++;
+  }
+  const std::string& member_name() const override { return member_; }
+  int aborts() const { return aborts_.load(); }
+  std::chrono::steady_clock::time_point aborted_at_;
+  std::string message_;
+
+ private:
+  const std::string member_;
+  std::atomic<int> aborts_{0};
+};
+
+bool WaitFor(const std::function<bool()>& done) {
+  for (int i = 0; i < 300 && !done(); ++i) std::this_thread::sleep_for(milliseconds(10));
+  return done();
+}
+
+TEST(StreamRegistryTest, CloseMemberAtOnce) {
+  StreamRegistry r;
+  FakeStream a("m1"), b("m2"), c("m1");
+  r.Add(&a);
+  const uint64_t id_b = r.Add(&b);
+  r.Add(&c);
+  EXPECT_EQ(r.CountByMember().at("m1"), 2u);
+  EXPECT_EQ(r.CloseMember("m1", grpc::Status(grpc::StatusCode::UNAVAILABLE, "moved")), 2u);
+  EXPECT_EQ(a.aborts(), 1);
+  EXPECT_EQ(c.aborts(), 1);
+  EXPECT_EQ(b.aborts(), 0);
+  EXPECT_EQ(a.message_, "moved");
+  r.Remove(id_b);
+  EXPECT_EQ(r.size(), 2u);
+}
+
+TEST(StreamRegistryTest, CloseMemberSpreadsOverTheWindow) {
+  StreamRegistry r;
+  std::vector<std::unique_ptr<FakeStream>> streams;
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 4; ++i) {
+    streams.push_back(std::make_unique<FakeStream>("m1"));
+    ids.push_back(r.Add(streams.back().get()));
+  }
+  FakeStream other("m2");
+  r.Add(&other);
+  // One stream ends on its own before its turn: it must not be touched after Remove.
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(
+      r.CloseMember("m1", grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"), milliseconds(400)), 4u);
+  int done_at_once = 0;
+  for (const auto& s : streams) done_at_once += s->aborts();
+  EXPECT_LT(done_at_once, 4);  // the last is due 300 ms from now
+  r.Remove(ids[3]);
+  ASSERT_TRUE(WaitFor([&] { return streams[2]->aborts() == 1; }));
+  std::this_thread::sleep_for(milliseconds(250));
+  EXPECT_EQ(streams[0]->aborts(), 1);
+  EXPECT_EQ(streams[1]->aborts(), 1);
+  EXPECT_EQ(streams[3]->aborts(), 0);
+  EXPECT_EQ(other.aborts(), 0);
+  // Spread: the third went no sooner than 2/4 of the window.
+  EXPECT_GE(streams[2]->aborted_at_ - start, milliseconds(200));
+}
+
+TEST(StreamRegistryTest, ClosingRefusesNewStreams) {
+  StreamRegistry r;
+  FakeStream a("m1");
+  EXPECT_NE(r.Add(&a), 0u);
+  r.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "bye"));
+  EXPECT_EQ(a.aborts(), 1);
+  FakeStream b("m1");
+  EXPECT_EQ(r.Add(&b), 0u);
+}
+
+}  // namespace
+}  // namespace ehp

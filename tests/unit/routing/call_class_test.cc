@@ -1,0 +1,101 @@
+// Every method and request shape gets the class routing and retries depend on.
+#include "proxy/routing/call_class.h"
+
+#include <gtest/gtest.h>
+
+#include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
+
+namespace ehp {
+namespace {
+
+constexpr std::string_view kRange = "/etcdserverpb.KV/Range";
+constexpr std::string_view kTxn = "/etcdserverpb.KV/Txn";
+
+std::string Txn(const std::function<void(etcdserverpb::TxnRequest&)>& build) {
+  etcdserverpb::TxnRequest txn;
+  build(txn);
+  return txn.SerializeAsString();
+}
+
+TEST(CallClassTest, MethodsByName) {
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.KV/Put").kind, CallKind::kWrite);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.KV/DeleteRange").kind, CallKind::kWrite);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.KV/Compact").kind, CallKind::kWrite);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Lease/LeaseGrant").kind, CallKind::kWrite);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Lease/LeaseRevoke").kind, CallKind::kWrite);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Lease/LeaseTimeToLive").kind, CallKind::kRead);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Cluster/MemberAdd").kind, CallKind::kWrite);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Cluster/MemberList").kind, CallKind::kRead);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Auth/UserAdd").kind, CallKind::kWrite);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Auth/AuthEnable").kind, CallKind::kWrite);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Auth/Authenticate").kind, CallKind::kRead);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Maintenance/Status").kind, CallKind::kMemberLocal);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Maintenance/Defragment").kind, CallKind::kMemberLocal);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Maintenance/Alarm").kind, CallKind::kWrite);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Watch/Watch").kind, CallKind::kStream);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.Lease/LeaseKeepAlive").kind, CallKind::kStream);
+  EXPECT_EQ(ClassifyMethod("/v3lockpb.Lock/Lock").kind, CallKind::kWrite);
+  EXPECT_EQ(ClassifyMethod("/v3electionpb.Election/Campaign").kind, CallKind::kWrite);
+  EXPECT_EQ(ClassifyMethod("/v3electionpb.Election/Leader").kind, CallKind::kRead);
+  // Unknown methods are never retried after an ambiguous failure.
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.KV/FutureMethod").kind, CallKind::kWrite);
+  EXPECT_EQ(ClassifyMethod("/other.Service/Method").kind, CallKind::kWrite);
+}
+
+TEST(CallClassTest, LeaderOnlyAndHasleader) {
+  EXPECT_TRUE(ClassifyMethod("/etcdserverpb.Maintenance/MoveLeader").leader_only);
+  EXPECT_FALSE(ClassifyMethod("/etcdserverpb.KV/Put").leader_only);
+  EXPECT_TRUE(ClassifyMethod("/etcdserverpb.KV/Range").hasleader);
+  EXPECT_TRUE(ClassifyMethod("/etcdserverpb.Watch/Watch").hasleader);
+  EXPECT_TRUE(ClassifyMethod("/etcdserverpb.Lease/LeaseKeepAlive").hasleader);
+  // Status must answer on a member without a leader: that is how operators see it.
+  EXPECT_FALSE(ClassifyMethod("/etcdserverpb.Maintenance/Status").hasleader);
+  EXPECT_FALSE(ClassifyMethod("/etcdserverpb.Maintenance/Snapshot").hasleader);
+}
+
+TEST(CallClassTest, RangeLinearizableOrSerializable) {
+  etcdserverpb::RangeRequest range;
+  range.set_key("k");
+  EXPECT_TRUE(NeedsRequest(kRange));
+  EXPECT_EQ(ClassifyRequest(kRange, range.SerializeAsString()).kind, CallKind::kRead);
+  range.set_serializable(true);
+  EXPECT_EQ(ClassifyRequest(kRange, range.SerializeAsString()).kind, CallKind::kSerializableRead);
+  EXPECT_EQ(ClassifyRequest(kRange, "").kind, CallKind::kRead);  // all defaults
+  EXPECT_EQ(ClassifyRequest(kRange, "\xff\xff\xff").kind, CallKind::kWrite);
+}
+
+TEST(CallClassTest, TxnReadOnlyOnlyWithoutWritesInAnyBranch) {
+  // kube-apiserver's shapes: create if absent, update / delete if mod_revision matches.
+  const std::string create = Txn([](auto& t) {
+    t.add_compare()->set_key("k");
+    t.add_success()->mutable_request_put()->set_key("k");
+  });
+  EXPECT_EQ(ClassifyRequest(kTxn, create).kind, CallKind::kWrite);
+  const std::string update_else_get = Txn([](auto& t) {
+    t.add_success()->mutable_request_put()->set_key("k");
+    t.add_failure()->mutable_request_range()->set_key("k");
+  });
+  EXPECT_EQ(ClassifyRequest(kTxn, update_else_get).kind, CallKind::kWrite);
+  const std::string delete_in_failure = Txn([](auto& t) {
+    t.add_success()->mutable_request_range()->set_key("k");
+    t.add_failure()->mutable_request_delete_range()->set_key("k");
+  });
+  EXPECT_EQ(ClassifyRequest(kTxn, delete_in_failure).kind, CallKind::kWrite);
+  const std::string reads = Txn([](auto& t) {
+    t.add_success()->mutable_request_range()->set_key("a");
+    t.add_failure()->mutable_request_range()->set_key("b");
+  });
+  EXPECT_EQ(ClassifyRequest(kTxn, reads).kind, CallKind::kRead);
+  const std::string nested_write = Txn([](auto& t) {
+    t.add_success()->mutable_request_txn()->add_failure()->mutable_request_put()->set_key("k");
+  });
+  EXPECT_EQ(ClassifyRequest(kTxn, nested_write).kind, CallKind::kWrite);
+  const std::string nested_read = Txn([](auto& t) {
+    t.add_success()->mutable_request_txn()->add_success()->mutable_request_range()->set_key("k");
+  });
+  EXPECT_EQ(ClassifyRequest(kTxn, nested_read).kind, CallKind::kRead);
+  EXPECT_EQ(ClassifyRequest(kTxn, "\x0a\xff").kind, CallKind::kWrite);  // truncated
+}
+
+}  // namespace
+}  // namespace ehp
