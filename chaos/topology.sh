@@ -9,6 +9,8 @@
 #   topology.sh up TAG N CERTDIR STATEDIR   create, start etcd (TLS), wait for a leader
 #   topology.sh cut TAG I                   peer link of member I down (1-based)
 #   topology.sh heal TAG I                  peer link of member I up
+#   topology.sh signal TAG I SIG STATEDIR   send SIG (STOP, CONT, KILL) to member I's etcd
+#   topology.sh restart TAG I STATEDIR      start member I's etcd again (after a KILL)
 #   topology.sh down TAG STATEDIR           stop etcd (by PID) and remove everything
 #   topology.sh endpoints TAG N             the client URLs
 #   topology.sh sans TAG N                  the addresses certificates must name
@@ -30,6 +32,32 @@ endpoints() {
   echo "$out"
 }
 
+# Starts member $1's etcd in its namespace; its PID goes to line $1 of $state/pids.
+start_member() {
+  local i=$1 name
+  name=$(ns "$tag" "$i")
+  ip netns exec "$name" etcd --name "m$i" --data-dir "$state/m$i.etcd" \
+    --listen-client-urls "https://$(client_ip "$i"):2379" \
+    --advertise-client-urls "https://$(client_ip "$i"):2379" \
+    --listen-peer-urls "https://$(peer_ip "$i"):2380" \
+    --initial-advertise-peer-urls "https://$(peer_ip "$i"):2380" \
+    --initial-cluster "$cluster" --initial-cluster-state new \
+    --initial-cluster-token "ehp-$tag" \
+    --cert-file "$certs/server.pem" --key-file "$certs/server-key.pem" \
+    --trusted-ca-file "$certs/ca.pem" --client-cert-auth \
+    --peer-cert-file "$certs/server.pem" --peer-key-file "$certs/server-key.pem" \
+    --peer-trusted-ca-file "$certs/ca.pem" --peer-client-cert-auth \
+    --logger zap --log-outputs "$state/m$i.log" </dev/null >/dev/null 2>&1 &
+  local pid=$!
+  touch "$state/pids"
+  # Line i holds member i's PID (replaced on restart).
+  awk -v i="$i" -v pid="$pid" 'NR == i { print pid; next } { print } END { for (k = NR + 1; k <= i; k++) print (k == i ? pid : "") }' \
+    "$state/pids" > "$state/pids.new"
+  mv "$state/pids.new" "$state/pids"
+}
+
+member_pid() { sed -n "$1p" "$state/pids"; }
+
 tag=${1:?TAG}
 case "$cmd" in
   endpoints) endpoints "$2" ;;
@@ -45,6 +73,7 @@ case "$cmd" in
       exit 1
     fi
     mkdir -p "$state"
+    printf 'n=%s\ncerts=%s\n' "$n" "$certs" > "$state/env"
     ip link add "${tag}bp" type bridge
     ip link add "${tag}bc" type bridge
     ip link set "${tag}bp" up
@@ -64,19 +93,7 @@ case "$cmd" in
       ip -n "$name" addr add "$(client_ip "$i")/24" dev client0
       ip -n "$name" link set peer0 up
       ip -n "$name" link set client0 up
-      ip netns exec "$name" etcd --name "m$i" --data-dir "$state/m$i.etcd" \
-        --listen-client-urls "https://$(client_ip "$i"):2379" \
-        --advertise-client-urls "https://$(client_ip "$i"):2379" \
-        --listen-peer-urls "https://$(peer_ip "$i"):2380" \
-        --initial-advertise-peer-urls "https://$(peer_ip "$i"):2380" \
-        --initial-cluster "$cluster" --initial-cluster-state new \
-        --initial-cluster-token "ehp-$tag" \
-        --cert-file "$certs/server.pem" --key-file "$certs/server-key.pem" \
-        --trusted-ca-file "$certs/ca.pem" --client-cert-auth \
-        --peer-cert-file "$certs/server.pem" --peer-key-file "$certs/server-key.pem" \
-        --peer-trusted-ca-file "$certs/ca.pem" --peer-client-cert-auth \
-        --logger zap --log-outputs "$state/m$i.log" </dev/null >/dev/null 2>&1 &
-      echo $! >> "$state/pids"
+      start_member "$i"
     done
     deadline=$((SECONDS + 60))
     while [ $SECONDS -lt $deadline ]; do
@@ -90,19 +107,31 @@ case "$cmd" in
     echo "etcd did not become healthy; logs in $state" >&2
     exit 1
     ;;
+  signal)
+    state=$4
+    kill -"$3" "$(member_pid "$2")"
+    ;;
+  restart)
+    state=$3
+    # shellcheck disable=SC1091
+    . "$state/env"
+    cluster=""
+    for i in $(seq 1 "$n"); do cluster+="${cluster:+,}m$i=https://$(peer_ip "$i"):2380"; done
+    start_member "$2"
+    ;;
   cut) ip -n "$(ns "$tag" "$2")" link set peer0 down ;;
   heal) ip -n "$(ns "$tag" "$2")" link set peer0 up ;;
   down)
     state=$2
     if [ -f "$state/pids" ]; then
-      while read -r pid; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done < "$state/pids"
+      while read -r pid; do [ -n "$pid" ] || continue; kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done < "$state/pids"
       for _ in $(seq 1 50); do
         alive=0
-        while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done < "$state/pids"
+        while read -r pid; do [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && alive=1; done < "$state/pids"
         [ $alive -eq 0 ] && break
         sleep 0.1
       done
-      while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done < "$state/pids"
+      while read -r pid; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; done < "$state/pids"
       rm -f "$state/pids"
     fi
     for name in $(ip netns list | awk '{print $1}' | grep "^ehp-$tag-m" || true); do

@@ -139,6 +139,13 @@ void ValidateConfig(const Config& c, const Origins& origins,
     check.Error("stream-close-window", "must be between 0s and 60s");
   }
 
+  if (c.leaderless_wait < std::chrono::milliseconds(0) ||
+      c.leaderless_wait > std::chrono::seconds(60)) {
+    check.Error("leaderless-wait", "must be between 0s and 60s");
+  }
+  check.Range("max-held-calls", c.max_held_calls, 0, 1'000'000);
+  check.Range("max-held-bytes", c.max_held_bytes, 0, 16LL << 30);
+
   // Client listener.
   check.Pair("cert-file", c.cert_file, "key-file", c.key_file);
   if (!c.trusted_ca_file.empty() && c.cert_file.empty()) {

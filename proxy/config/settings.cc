@@ -226,6 +226,17 @@ std::vector<Setting> MakeSettings() {
                               "When a member is evicted or drained, its streams are ended over "
                               "this long, so clients do not reconnect as a herd."));
 
+  s.push_back(DurationSetting(
+      "leaderless-wait", kRouting, &Config::leaderless_wait,
+      "When no member can take a call (an election), hold it this long (within its deadline) "
+      "for one that can, instead of failing at once; 0s fails at once."));
+  s.push_back(IntSetting(
+      "max-held-calls", kRouting, "N", [](Config& c, int64_t n) { c.max_held_calls = n; },
+      [](const Config& c) { return c.max_held_calls; },
+      "Calls held at once, at most; beyond it calls fail at once with the reason."));
+  s.push_back(BytesSetting("max-held-bytes", kRouting, &Config::max_held_bytes,
+                           "Request bytes of the held calls, at most."));
+
   s.push_back(Setting{"listen-addr", kClient, "ADDR",
                       "Where clients connect: host:port or unix:///path/to.sock.", false, false,
                       [](Config& c, std::string_view v) {

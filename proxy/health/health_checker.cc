@@ -162,6 +162,11 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
           verdict.quorum.leader, verdict.quorum.term, verdict.quorum.reads_ok, results.size(),
           std::chrono::duration_cast<std::chrono::milliseconds>(h.hold_until() - now).count());
     }
+    for (size_t i : ReadmitIfNoneUsable(health_, verdict.members, now)) {
+      spdlog::warn("member {} readmitted at once: no member was taking calls",
+                   set->members[i]->name());
+      RecordLocked(i, HealthState::kEvicted, now);
+    }
     verdicts_ = verdict.members;
     probes_ = results;
     quorum_ = verdict.quorum;

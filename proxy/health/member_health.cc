@@ -95,4 +95,30 @@ HealthTransition MemberHealth::Evict(UnhealthyReason reason, TimePoint now) {
   return HealthTransition::kChanged;
 }
 
+void MemberHealth::ReadmitNow(TimePoint now) {
+  if (state_ == HealthState::kHealthy) return;
+  state_ = HealthState::kHealthy;
+  reason_ = UnhealthyReason::kNone;
+  since_ = now;
+  readmitted_at_ = now;
+  ever_readmitted_ = true;
+  failures_ = suspects_ = good_ = 0;
+}
+
+std::vector<size_t> ReadmitIfNoneUsable(std::span<MemberHealth> members,
+                                        std::span<const MemberVerdict> verdicts,
+                                        MemberHealth::TimePoint now) {
+  std::vector<size_t> readmitted;
+  for (const MemberHealth& m : members) {
+    if (m.usable()) return readmitted;
+  }
+  for (size_t i = 0; i < members.size() && i < verdicts.size(); ++i) {
+    if (verdicts[i].kind == MemberVerdict::Kind::kGood && !members[i].drained()) {
+      members[i].ReadmitNow(now);
+      readmitted.push_back(i);
+    }
+  }
+  return readmitted;
+}
+
 }  // namespace ehp

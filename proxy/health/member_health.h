@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "proxy/health/health_policy.h"
 #include "proxy/health/round_evaluator.h"
@@ -53,6 +55,9 @@ class MemberHealth {
   TimePoint hold_until() const { return hold_until_; }
   int flaps() const { return flaps_; }
 
+  // Takes calls again now, skipping probation and any hold-out (see ReadmitIfNoneUsable).
+  void ReadmitNow(TimePoint now);
+
  private:
   HealthTransition Evict(UnhealthyReason reason, TimePoint now);
 
@@ -72,5 +77,12 @@ class MemberHealth {
   int good_ = 0;      // consecutive kGood rounds (evicted/probation)
   int flaps_ = 0;
 };
+
+// When no member takes calls (every member lost its leader in an election, say), hysteresis and
+// hold-outs only make the outage longer: every member whose verdict this round is good and that
+// is not drained is readmitted at once. Returns the indices readmitted.
+std::vector<size_t> ReadmitIfNoneUsable(std::span<MemberHealth> members,
+                                        std::span<const MemberVerdict> verdicts,
+                                        MemberHealth::TimePoint now);
 
 }  // namespace ehp

@@ -11,6 +11,7 @@
 #include "proxy/health/health_checker.h"
 #include "proxy/metrics/prometheus_text.h"
 #include "proxy/relay/stream_registry.h"
+#include "proxy/routing/call_holder.h"
 #include "proxy/upstream/upstream_pool.h"
 #include "version.h"
 
@@ -48,8 +49,8 @@ double CertificateNotAfter(const std::string& path) {
 }
 
 std::string ProxyMetrics::Render(const Config& config, const HealthChecker& health,
-                                 const UpstreamPool& upstream,
-                                 const StreamRegistry& streams) const {
+                                 const UpstreamPool& upstream, const StreamRegistry& streams,
+                                 const CallHolder& holder) const {
   std::string out;
   out.reserve(16384);
   const HealthChecker::View view = health.Snapshot();
@@ -168,12 +169,21 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
     }
   }
 
+  WriteHeader(&out, "etcd_health_proxy_held_calls",
+              "Calls and streams waiting now for a member that can take them.", "gauge");
+  WriteSample(&out, "etcd_health_proxy_held_calls", {}, static_cast<double>(holder.calls()));
+  WriteHeader(&out, "etcd_health_proxy_held_bytes", "Request bytes of the calls held now.",
+              "gauge");
+  WriteSample(&out, "etcd_health_proxy_held_bytes", {}, static_cast<double>(holder.bytes()));
+
   calls.Render(&out);
   call_duration.Render(&out);
   retries.Render(&out);
   retries_refused.Render(&out);
   hedges.Render(&out);
   certificate_reloads.Render(&out);
+  held.Render(&out);
+  hold_duration.Render(&out);
   evictions.Render(&out);
   eviction_detection.Render(&out);
   readmission.Render(&out);

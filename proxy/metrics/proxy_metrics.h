@@ -12,6 +12,7 @@ namespace ehp {
 class HealthChecker;
 class UpstreamPool;
 class StreamRegistry;
+class CallHolder;
 struct Config;
 
 struct ProxyMetrics {
@@ -40,6 +41,15 @@ struct ProxyMetrics {
       "Certificate files seen rewritten on disk, by listener (client, upstream, admin) and "
       "result (success, or failure: the previous files stay in use).",
       {"listener", "result"}};
+  CounterFamily held{"etcd_health_proxy_held_calls_total",
+                     "Calls and streams held because no member could take them, by outcome: "
+                     "sent (a member took it), expired (leaderless-wait or its deadline passed), "
+                     "refused (max-held-calls or max-held-bytes reached), cancelled.",
+                     {"outcome"}};
+  HistogramFamily hold_duration{"etcd_health_proxy_hold_duration_seconds",
+                                "How long held calls waited for a usable member.",
+                                {},
+                                {0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10}};
   CounterFamily evictions{"etcd_health_proxy_evictions_total",
                           "Members evicted, by member and reason.",
                           {"member", "reason"}};
@@ -55,7 +65,8 @@ struct ProxyMetrics {
 
   // The whole /metrics page: the families above plus gauges read at scrape time.
   std::string Render(const Config& config, const HealthChecker& health,
-                     const UpstreamPool& upstream, const StreamRegistry& streams) const;
+                     const UpstreamPool& upstream, const StreamRegistry& streams,
+                     const CallHolder& holder) const;
 };
 
 // "/etcdserverpb.KV/Range" -> {"etcdserverpb.KV", "Range"}.

@@ -6,6 +6,7 @@
 #include "proxy/metrics/proxy_metrics.h"
 #include "proxy/relay/method_table.h"
 #include "proxy/relay/stream_registry.h"
+#include "proxy/routing/call_holder.h"
 #include "proxy/upstream/upstream_pool.h"
 
 namespace ehp {
@@ -17,6 +18,7 @@ struct RelayContext {
   StreamRegistry* streams;
   const MethodTable* methods;
   ProxyMetrics* metrics;  // may be null
+  CallHolder* holder;     // bounds the calls held while no member can take them
 };
 
 // Counts a finished call and its duration. `member` is empty when no member took it.

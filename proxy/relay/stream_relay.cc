@@ -1,5 +1,6 @@
 #include "proxy/relay/stream_relay.h"
 
+#include "proxy/relay/call_hold.h"
 #include "proxy/relay/metadata.h"
 
 namespace ehp {
@@ -12,24 +13,60 @@ namespace ehp {
 StreamRelay::StreamRelay(grpc::CallbackServerContext* server_context, std::string method,
                          const RelayContext& relay)
     : server_context_(server_context), method_(std::move(method)), relay_(relay) {
+  Begin();
+}
+
+void StreamRelay::FailBeforeStart(const grpc::Status& status) {
+  refs_.store(1);  // no member call: only the server reactor's OnDone is to come
+  std::lock_guard lock(mu_);
+  FinishLocked(status);
+}
+
+void StreamRelay::Begin() {
   CallClass call = ClassifyMethod(method_);
   call.kind = CallKind::kStream;
   member_ = upstream_->Pick(call);
   if (member_ == nullptr) {
-    refs_.store(1);  // no member call: only the server reactor's OnDone is to come
-    std::lock_guard lock(mu_);
-    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, upstream_->UnavailableMessage()));
-    return;
+    const grpc::Status unavailable(grpc::StatusCode::UNAVAILABLE, upstream_->UnavailableMessage());
+    bool cancelled;
+    {
+      std::lock_guard lock(mu_);
+      cancelled = cancelled_;
+    }
+    if (cancelled) {
+      hold_.End("cancelled");
+      FailBeforeStart(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"));
+      return;
+    }
+    // Wait for a member that can take it rather than fail (an election is over in seconds).
+    switch (hold_.Wait(*server_context_, 0, [this] { Begin(); })) {
+      case CallHold::Result::kWaiting:
+        return;
+      case CallHold::Result::kRefused:
+        FailBeforeStart(HoldRefused(*relay_.holder, unavailable.error_message()));
+        return;
+      case CallHold::Result::kExpired:
+        FailBeforeStart(unavailable);
+        return;
+    }
   }
-  // Deadline and cancellation of the client's call carry over to the member's.
-  call_ = grpc::ClientContext::FromCallbackServerContext(*server_context_);
+  hold_.End("sent");
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) {
+      refs_.store(1);
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"));
+      return;
+    }
+    // Deadline and cancellation of the client's call carry over to the member's.
+    call_ = grpc::ClientContext::FromCallbackServerContext(*server_context_);
+  }
   CopyRequestMetadata(*server_context_, call_.get(),
                       call.hasleader && upstream_->inject_hasleader());
   registry_id_ = relay_.streams->Add(this);
   if (registry_id_ == 0) {
-    refs_.store(1);
-    std::lock_guard lock(mu_);
-    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcd-health-proxy is shutting down"));
+    FailBeforeStart(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcd-health-proxy is shutting down"));
     return;
   }
   member_->AddLoad(1);
@@ -163,8 +200,15 @@ grpc::Status StreamRelay::ForClient(const grpc::Status& status) const {
 
 void StreamRelay::OnCancel() {
   // The client cancelled or went away, or its deadline passed: cancel towards the member. Its
-  // OnDone then finishes our side (Finish must be called even after a cancellation).
-  if (call_) call_->TryCancel();
+  // OnDone then finishes our side (Finish must be called even after a cancellation). A held
+  // stream has no member call yet: the next hold tick sees cancelled_ and finishes.
+  grpc::ClientContext* call;
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    call = call_.get();
+  }
+  if (call != nullptr) call->TryCancel();
 }
 
 void StreamRelay::Abort(const grpc::Status& status) {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 
+#include "proxy/relay/call_hold.h"
 #include "proxy/relay/relay_context.h"
 #include "proxy/routing/call_class.h"
 
@@ -51,6 +52,11 @@ class StreamRelay final : public grpc::ServerGenericBidiReactor, public Abortabl
    private:
     StreamRelay* const relay_;
   };
+
+  // Picks a member and starts the member call, or holds the stream while none can take it.
+  void Begin();
+  // Finishes the client's call before any member call was started.
+  void FailBeforeStart(const grpc::Status& status);
 
   void OnMemberInitialMetadata(bool ok);
   void OnMemberReadDone(bool ok);
@@ -87,6 +93,8 @@ class StreamRelay final : public grpc::ServerGenericBidiReactor, public Abortabl
   Headers headers_ = Headers::kWaiting;  // guarded by mu_: the client's initial metadata
   bool write_pending_ = false;           // guarded by mu_: to_client_ waits for the headers
   bool finished_ = false;                // guarded by mu_: Finish() was called
+  bool cancelled_ = false;               // guarded by mu_: OnCancel() ran
+  CallHold hold_{relay_, upstream_->leaderless_wait()};
   std::atomic<bool> client_to_member_ended_{false};
   std::atomic<bool> member_to_client_ended_{false};
   std::atomic<int> refs_{2};  // the two OnDone callbacks

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "proxy/relay/call_hold.h"
 #include "proxy/relay/metadata.h"
 #include "proxy/routing/retry_policy.h"
 
@@ -55,15 +56,41 @@ std::shared_ptr<Member> UnaryRelay::PickUntried() const {
 void UnaryRelay::SendToMember() {
   std::shared_ptr<Member> member = PickUntried();
   if (member == nullptr) {
-    // Fail fast with the reasons, never hang: the health checker knows no member can serve.
-    FinishCall(grpc::Status(grpc::StatusCode::UNAVAILABLE, upstream_->UnavailableMessage()), false);
+    WaitOrFail(grpc::Status(grpc::StatusCode::UNAVAILABLE, upstream_->UnavailableMessage()));
     return;
   }
+  hold_.End("sent");
   SendTo(std::move(member));
+}
+
+void UnaryRelay::WaitOrFail(const grpc::Status& failure) {
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) {
+      hold_.End("cancelled");
+      FinishCall(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"), false);
+      return;
+    }
+  }
+  // What was tried so far refused the call before acting on it (or it is a read): once a
+  // member can take calls again, any of them may.
+  tried_.clear();
+  switch (hold_.Wait(*server_context_, static_cast<int64_t>(request_.Length()),
+                     [this] { SendToMember(); })) {
+    case CallHold::Result::kWaiting:
+      return;
+    case CallHold::Result::kRefused:
+      FinishCall(HoldRefused(*relay_.holder, failure.error_message()), false);
+      return;
+    case CallHold::Result::kExpired:
+      FinishCall(failure, false);
+      return;
+  }
 }
 
 void UnaryRelay::SendTo(std::shared_ptr<Member> member) {
   tried_.push_back(member);
+  member_ = member;
   grpc::ClientContext* call;
   {
     std::lock_guard lock(mu_);
@@ -78,21 +105,42 @@ void UnaryRelay::SendTo(std::shared_ptr<Member> member) {
   sent_hasleader_ = CopyRequestMetadata(*server_context_, call,
                                         class_.hasleader && upstream_->inject_hasleader());
   member->AddLoad(1);
+  // Reads are registered so an eviction can move them; writes stay (their outcome is unknown).
+  movable_ = class_.kind == CallKind::kRead || class_.kind == CallKind::kSerializableRead;
+  if (movable_) member->AddMovable(this);
   member->NextStub().UnaryCall(call, method_, grpc::StubOptions(), &request_, &response_,
                                [this](grpc::Status status) { OnMemberDone(status); });
 }
 
 void UnaryRelay::OnMemberDone(const grpc::Status& status) {
-  tried_.back()->AddLoad(-1);
+  member_->AddLoad(-1);
+  bool moved_off = false;
+  if (movable_) {
+    member_->RemoveMovable(this);
+    std::lock_guard lock(mu_);
+    moved_off = std::exchange(moved_off_, false) && !cancelled_;
+  }
   if (!status.ok()) {
-    const RetryReason reason = DecideRetry(
-        class_.kind, AttemptOutcome{status.error_code(), status.error_message(),
-                                    FailedBeforeSending(status, *call_), sent_hasleader_});
-    std::shared_ptr<Member> next = reason == RetryReason::kNone ? nullptr : PickUntried();
-    if (next != nullptr && std::chrono::system_clock::now() < server_context_->deadline()) {
+    const RetryReason reason =
+        moved_off
+            ? RetryReason::kMemberEvicted
+            : DecideRetry(class_.kind,
+                          AttemptOutcome{status.error_code(), status.error_message(),
+                                         FailedBeforeSending(status, *call_), sent_hasleader_});
+    if (reason != RetryReason::kNone) {
       const std::string label(ToString(reason));
+      std::shared_ptr<Member> next = PickUntried();
+      if (next == nullptr) {
+        // Every member refused or failed it without acting on it: hold it until one can.
+        if (relay_.metrics != nullptr) relay_.metrics->retries.Inc({label});
+        WaitOrFail(moved_off ? grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                            "etcd-health-proxy: member " + member_->name() +
+                                                " was evicted while the call waited on it")
+                             : status);
+        return;
+      }
       if (upstream_->retry_budget().TrySpend(std::chrono::steady_clock::now())) {
-        SPDLOG_DEBUG("{} to {} failed ({}: {}); trying {}", method_, tried_.back()->name(), label,
+        SPDLOG_DEBUG("{} to {} failed ({}: {}); trying {}", method_, member_->name(), label,
                      status.error_message(), next->name());
         if (relay_.metrics != nullptr) relay_.metrics->retries.Inc({label});
         SendTo(std::move(next));
@@ -107,7 +155,7 @@ void UnaryRelay::OnMemberDone(const grpc::Status& status) {
 }
 
 void UnaryRelay::FinishCall(const grpc::Status& status, bool with_response) {
-  RecordCall(relay_, method_, status, tried_.empty() ? nullptr : tried_.back().get(), start_);
+  RecordCall(relay_, method_, status, member_.get(), start_);
   if (with_response) {
     StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
   } else {
@@ -118,6 +166,12 @@ void UnaryRelay::FinishCall(const grpc::Status& status, bool with_response) {
 void UnaryRelay::OnCancel() {
   std::lock_guard lock(mu_);
   cancelled_ = true;
+  if (call_) call_->TryCancel();
+}
+
+void UnaryRelay::MoveOff() {
+  std::lock_guard lock(mu_);
+  moved_off_ = true;
   if (call_) call_->TryCancel();
 }
 

@@ -11,12 +11,13 @@
 #include <mutex>
 #include <vector>
 
+#include "proxy/relay/call_hold.h"
 #include "proxy/relay/relay_context.h"
 #include "proxy/routing/call_class.h"
 
 namespace ehp {
 
-class UnaryRelay final : public grpc::ServerGenericBidiReactor {
+class UnaryRelay final : public grpc::ServerGenericBidiReactor, public MovableCall {
  public:
   UnaryRelay(grpc::CallbackServerContext* server_context, std::string method,
              const RelayContext& relay);
@@ -26,10 +27,16 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
   void OnCancel() override;
   void OnDone() override;
 
+  // MovableCall: the member was evicted while this read was on it.
+  void MoveOff() override;
+
  private:
   // A usable member this call has not tried yet; nullptr when none is left.
   std::shared_ptr<Member> PickUntried() const;
+  // Sends the call to a member, or holds it while none can take it.
   void SendToMember();
+  // No member can take the call now: hold it for one, or finish with `failure`.
+  void WaitOrFail(const grpc::Status& failure);
   void SendTo(std::shared_ptr<Member> member);
   void OnMemberDone(const grpc::Status& status);
   // Finish() that also counts the call.
@@ -47,8 +54,12 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
 
   std::mutex mu_;
   std::unique_ptr<grpc::ClientContext> call_;   // guarded by mu_; the current attempt
-  std::vector<std::shared_ptr<Member>> tried_;  // members tried so far, in order
-  bool cancelled_ = false;                      // guarded by mu_
+  std::vector<std::shared_ptr<Member>> tried_;  // members tried since the call last waited
+  std::shared_ptr<Member> member_;              // of the current (last) attempt
+  CallHold hold_{relay_, upstream_->leaderless_wait()};
+  bool cancelled_ = false;  // guarded by mu_
+  bool moved_off_ = false;  // guarded by mu_: MoveOff() cancelled the attempt
+  bool movable_ = false;    // the attempt is registered with its member
 };
 
 }  // namespace ehp

@@ -44,6 +44,8 @@ std::string_view ToString(RetryReason reason) {
       return "timed_out";
     case RetryReason::kUnavailable:
       return "unavailable";
+    case RetryReason::kMemberEvicted:
+      return "member_evicted";
   }
   return "none";
 }

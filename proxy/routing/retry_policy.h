@@ -18,6 +18,7 @@ enum class RetryReason {
   kLeaderChanged,  // reads only
   kTimedOut,       // reads only: "etcdserver: request timed out"
   kUnavailable,    // reads only: any other UNAVAILABLE from the member
+  kMemberEvicted,  // reads only: the proxy cancelled it because its member was evicted
 };
 
 struct AttemptOutcome {

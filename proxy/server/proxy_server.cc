@@ -27,7 +27,8 @@ ProxyServer::ProxyServer(const Config& config)
     : config_(config),
       backends_(std::make_shared<Backends>(config_, &metrics_)),
       pools_(backends_->upstream),
-      service_(RelayContext{&pools_, &streams_, &methods_, &metrics_}),
+      holder_(config.max_held_calls, config.max_held_bytes),
+      service_(RelayContext{&pools_, &streams_, &methods_, &metrics_, &holder_}),
       admin_(config_.metrics_addr, &admin_backend_,
              AdminServer::Limits{.read_timeout = config_.admin_read_timeout},
              AdminServer::Tls{.files = AdminTlsFiles(config_),
@@ -52,7 +53,7 @@ void ProxyServer::WatchUpstreamCertificates(const Config& config) {
 
 std::string ProxyServer::RenderMetrics() const {
   const auto b = backends();
-  return metrics_.Render(b->config, b->health, *b->upstream, streams_);
+  return metrics_.Render(b->config, b->health, *b->upstream, streams_, holder_);
 }
 
 bool ProxyServer::SetDrained(const std::string& member, bool drained) {
@@ -61,7 +62,17 @@ bool ProxyServer::SetDrained(const std::string& member, bool drained) {
 
 void ProxyServer::MoveStreamsOnEviction(Backends& b) {
   const std::chrono::milliseconds window = b.config.stream_close_window;
-  b.health.SetOnUnusable([this, window](const std::string& member, UnhealthyReason reason) {
+  UpstreamPool* pool = b.upstream.get();
+  b.health.SetOnUnusable([this, window, pool](const std::string& member, UnhealthyReason reason) {
+    // Reads still waiting on it go to another member now instead of hanging until their
+    // deadline (a frozen or cut-off member may never answer).
+    for (const auto& m : pool->Members()->members) {
+      if (m->name() != member) continue;
+      if (const size_t moved = m->MoveCallsOff(); moved > 0) {
+        spdlog::info("member {} out of service ({}): moving {} read(s) in flight", member,
+                     ToString(reason), moved);
+      }
+    }
     // UNAVAILABLE with a message of our own: clientv3 re-opens watches (from the last revision
     // it saw) and keep-alive streams; they land on members that take calls.
     const size_t n = streams_.CloseMember(
@@ -97,6 +108,8 @@ std::vector<std::string> ProxyServer::Reload(const Config& next) {
   differs("metrics-addr", next.metrics_addr.raw != config_.metrics_addr.raw);
   differs("admin-read-timeout", next.admin_read_timeout != config_.admin_read_timeout);
   differs("shutdown-grace", next.shutdown_grace != config_.shutdown_grace);
+  differs("max-held-calls", next.max_held_calls != config_.max_held_calls);
+  differs("max-held-bytes", next.max_held_bytes != config_.max_held_bytes);
   differs("metrics-cert-file", next.metrics_cert_file != config_.metrics_cert_file);
   differs("metrics-key-file", next.metrics_key_file != config_.metrics_key_file);
   differs("metrics-trusted-ca-file",

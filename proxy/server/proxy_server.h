@@ -66,6 +66,7 @@ class ProxyServer {
   // Shorthand for tests that do not reload.
   HealthChecker& health() const { return backends()->health; }
   const ProxyMetrics& metrics() const { return metrics_; }
+  const CallHolder& holder() const { return holder_; }
   // The /metrics page.
   std::string RenderMetrics() const;
   // The configuration the proxy started with (listener settings never change at run time).
@@ -87,6 +88,7 @@ class ProxyServer {
   SnapshotCell<UpstreamPool> pools_;    // the current backends' pool, for the per-call path
   StreamRegistry streams_;
   MethodTable methods_;
+  CallHolder holder_;
   RelayService service_;
   ProxyAdminBackend admin_backend_{this};
   AdminServer admin_;

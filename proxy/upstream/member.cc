@@ -30,6 +30,23 @@ int Member::ReadyConnections() const {
   return ready;
 }
 
+void Member::AddMovable(MovableCall* call) {
+  std::lock_guard lock(movable_mu_);
+  movable_.insert(call);
+}
+
+void Member::RemoveMovable(MovableCall* call) {
+  std::lock_guard lock(movable_mu_);
+  movable_.erase(call);
+}
+
+size_t Member::MoveCallsOff() {
+  // Under the lock, so no call is destroyed while it is being moved (RemoveMovable waits).
+  std::lock_guard lock(movable_mu_);
+  for (MovableCall* call : movable_) call->MoveOff();
+  return movable_.size();
+}
+
 void Member::Connect() {
   for (const auto& channel : channels_) channel->GetState(true);
 }

@@ -6,12 +6,22 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "proxy/config/address.h"
 
 namespace ehp {
+
+// A call in flight on a member that the proxy may cancel and send elsewhere (a read).
+class MovableCall {
+ public:
+  virtual ~MovableCall() = default;
+  // Cancels the attempt on this member; the call then retries on another one.
+  virtual void MoveOff() = 0;
+};
 
 class Member {
  public:
@@ -36,6 +46,13 @@ class Member {
   int64_t load() const { return load_.load(std::memory_order_relaxed); }
   void AddLoad(int64_t delta) { load_.fetch_add(delta, std::memory_order_relaxed); }
 
+  // Reads in flight, so that an eviction can move them instead of letting them hang on a
+  // member that will not answer (frozen, cut off). Remove() before the call is destroyed.
+  void AddMovable(MovableCall* call);
+  void RemoveMovable(MovableCall* call);
+  // Calls MoveOff() on each registered call; returns how many.
+  size_t MoveCallsOff();
+
   // Starts connecting every idle connection, so the first calls do not pay for the handshake.
   void Connect();
 
@@ -47,6 +64,8 @@ class Member {
   std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
   std::atomic<uint32_t> next_{0};
   std::atomic<int64_t> load_{0};
+  std::mutex movable_mu_;
+  std::unordered_set<MovableCall*> movable_;  // guarded by movable_mu_
 };
 
 }  // namespace ehp

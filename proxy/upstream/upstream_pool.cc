@@ -42,6 +42,7 @@ UpstreamPool::UpstreamPool(const Config& config)
       policy_{.writes_to_leader = config.write_routing == "leader"},
       local_zone_(config.local_zone),
       inject_hasleader_(config.inject_hasleader),
+      leaderless_wait_(config.leaderless_wait),
       retry_budget_(config.retry_budget) {}
 
 std::shared_ptr<Member> UpstreamPool::Pick(CallClass call,

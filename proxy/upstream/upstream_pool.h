@@ -46,6 +46,7 @@ class UpstreamPool {
   // Routing settings of this member set (they change with a reload).
   RetryBudget& retry_budget() const { return retry_budget_; }
   bool inject_hasleader() const { return inject_hasleader_; }
+  std::chrono::milliseconds leaderless_wait() const { return leaderless_wait_; }
 
   // The error for a call that no member can take, naming each member's reason, e.g.
   // "etcd-health-proxy: no etcd member is usable (m1: no_leader, m2: unreachable)".
@@ -63,6 +64,7 @@ class UpstreamPool {
   const PickPolicy policy_;
   const std::string local_zone_;
   const bool inject_hasleader_;
+  const std::chrono::milliseconds leaderless_wait_;
   mutable RetryBudget retry_budget_;
 };
 

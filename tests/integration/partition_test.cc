@@ -14,6 +14,7 @@
 
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/proxy_fixture.h"
+#include "tests/support/workload.h"
 
 namespace ehp::testing {
 namespace {
@@ -50,6 +51,7 @@ class PartitionTest : public ::testing::Test {
     ASSERT_EQ(up.exit_code, 0) << up.output;
     std::string endpoints = RunCommand({kTopology, "endpoints", *tag_, "3"}).output;
     endpoints.erase(endpoints.find('\n'));
+    endpoints_ = new std::string(endpoints);
     Config config = ProxyConfig(endpoints, *certs_);
     config.log_level = "info";
     // Runs cut members again and again: with the default hold-out a member would be treated as
@@ -65,6 +67,7 @@ class PartitionTest : public ::testing::Test {
     delete certs_;
     delete dir_;
     delete tag_;
+    delete endpoints_;
   }
   void SetUp() override {
     if (proxy_ == nullptr) GTEST_SKIP() << "needs root and network namespaces";
@@ -152,14 +155,68 @@ class PartitionTest : public ::testing::Test {
         median(noticed), median(readmitted));
   }
 
+  // One channel per member, as a client configured with every member would have.
+  static std::vector<std::shared_ptr<grpc::Channel>> DirectChannels() {
+    std::vector<std::shared_ptr<grpc::Channel>> out;
+    std::string rest = *endpoints_;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      std::string url = rest.substr(0, comma);
+      rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+      url = url.substr(url.find("://") + 3);
+      out.push_back(MakeChannel(
+          url, ClientCredentials(certs_->ca(), certs_->client(), certs_->client_key())));
+    }
+    return out;
+  }
+
+  // Runs the workload through the proxy or direct, applies `fault` to member i after 2 s, holds
+  // it `hold`, reverts it, waits for the cluster to recover, and returns what clients saw.
+  static WorkloadStats UnderFault(bool through_proxy, int i, const std::string& fault,
+                                  milliseconds hold, double* election_ms = nullptr) {
+    const std::string member = std::to_string(i + 1);
+    Workload load(through_proxy ? std::vector{ProxyChannel(*proxy_, *certs_)} : DirectChannels(),
+                  "/drill/" + fault + (through_proxy ? "/proxy/" : "/direct/"));
+    load.Start();
+    std::this_thread::sleep_for(seconds(2));
+    const uint64_t old_leader = proxy_->health().Snapshot().quorum.leader;
+    const auto cut = Clock::now();
+    if (fault == "cut") {
+      EXPECT_EQ(RunCommand({kTopology, "cut", *tag_, member}).exit_code, 0);
+    } else {
+      EXPECT_EQ(RunCommand({kTopology, "signal", *tag_, member, fault, *dir_}).exit_code, 0);
+    }
+    if (election_ms != nullptr) {
+      WaitFor(
+          [&](const HealthChecker::View& v) {
+            return v.quorum.has_leader && v.quorum.leader != old_leader;
+          },
+          hold);
+      *election_ms = Ms(Clock::now() - cut);
+    }
+    std::this_thread::sleep_until(cut + hold);
+    if (fault == "cut") {
+      EXPECT_EQ(RunCommand({kTopology, "heal", *tag_, member}).exit_code, 0);
+    } else if (fault == "STOP") {
+      EXPECT_EQ(RunCommand({kTopology, "signal", *tag_, member, "CONT", *dir_}).exit_code, 0);
+    } else {
+      EXPECT_EQ(RunCommand({kTopology, "restart", *tag_, member, *dir_}).exit_code, 0);
+    }
+    EXPECT_TRUE(WaitFor(AllHealthy, seconds(60))) << "no recovery after " << fault;
+    std::this_thread::sleep_for(seconds(1));
+    return load.Stop();
+  }
+
   static std::string* tag_;
   static std::string* dir_;
+  static std::string* endpoints_;
   static Certs* certs_;
   static ProxyServer* proxy_;
 };
 
 std::string* PartitionTest::tag_ = nullptr;
 std::string* PartitionTest::dir_ = nullptr;
+std::string* PartitionTest::endpoints_ = nullptr;
 Certs* PartitionTest::certs_ = nullptr;
 ProxyServer* PartitionTest::proxy_ = nullptr;
 
@@ -227,6 +284,72 @@ TEST_F(PartitionTest, NoEvictionsUnderSteadyLoad) {
               failed, view.evictions - before, view.rounds);
   EXPECT_EQ(failed, 0u);
   EXPECT_EQ(view.evictions - before, 0u);
+}
+
+// Scenario: kube-apiserver's workload through the proxy while a follower is cut off from its
+// peers (it still answers clients): no failed call, every write seen by the watch exactly once
+// and in order, no watch error for the client, the lease alive. The same workload connecting
+// to every member directly runs in the same test for comparison.
+TEST_F(PartitionTest, WorkloadRidesThroughAFollowerCut) {
+  const int follower = Pick(false);
+  ASSERT_GE(follower, 0);
+  const WorkloadStats proxy = UnderFault(true, follower, "cut", seconds(6));
+  std::printf("follower cut, through the proxy: %s\n", proxy.Summary().c_str());
+  ASSERT_TRUE(WaitFor(AllHealthy, seconds(30)));
+  const WorkloadStats direct = UnderFault(false, Pick(false), "cut", seconds(6));
+  std::printf("follower cut, direct to all members: %s\n", direct.Summary().c_str());
+  EXPECT_GT(proxy.reads_ok, 100u);
+  EXPECT_GT(proxy.writes_ok, 100u);
+  EXPECT_EQ(proxy.reads_failed, 0u);
+  EXPECT_EQ(proxy.writes_failed, 0u);
+  EXPECT_EQ(proxy.watch_missed, 0u);
+  EXPECT_EQ(proxy.watch_duplicates, 0u);
+  EXPECT_EQ(proxy.watch_out_of_order, 0u);
+  EXPECT_EQ(proxy.watch_errors, 0u);
+  EXPECT_TRUE(proxy.lease_alive);
+}
+
+// Scenario: the same with the leader cut off: no failed read, no watch gap, duplicate or error;
+// writes fail only while no majority has elected a new leader.
+TEST_F(PartitionTest, WorkloadRidesThroughALeaderCut) {
+  double election_ms = -1;
+  const WorkloadStats proxy = UnderFault(true, Pick(true), "cut", seconds(8), &election_ms);
+  std::printf("leader cut, through the proxy (new leader after %.0f ms): %s\n", election_ms,
+              proxy.Summary().c_str());
+  ASSERT_TRUE(WaitFor(AllHealthy, seconds(30)));
+  double direct_election_ms = -1;
+  const WorkloadStats direct =
+      UnderFault(false, Pick(true), "cut", seconds(8), &direct_election_ms);
+  std::printf("leader cut, direct to all members (new leader after %.0f ms): %s\n",
+              direct_election_ms, direct.Summary().c_str());
+  EXPECT_EQ(proxy.reads_failed, 0u);
+  EXPECT_EQ(proxy.watch_missed, 0u);
+  EXPECT_EQ(proxy.watch_duplicates, 0u);
+  EXPECT_EQ(proxy.watch_out_of_order, 0u);
+  EXPECT_EQ(proxy.watch_errors, 0u);
+  EXPECT_TRUE(proxy.lease_alive);
+}
+
+// Scenario: a follower frozen (SIGSTOP: connections accepted, nothing answered), then one
+// killed (SIGKILL): no failed read through the proxy.
+TEST_F(PartitionTest, WorkloadRidesThroughAFrozenAndAKilledMember) {
+  const WorkloadStats frozen = UnderFault(true, Pick(false), "STOP", seconds(5));
+  std::printf("follower frozen, through the proxy: %s\n", frozen.Summary().c_str());
+  ASSERT_TRUE(WaitFor(AllHealthy, seconds(30)));
+  const WorkloadStats frozen_direct = UnderFault(false, Pick(false), "STOP", seconds(5));
+  std::printf("follower frozen, direct to all members: %s\n", frozen_direct.Summary().c_str());
+  ASSERT_TRUE(WaitFor(AllHealthy, seconds(30)));
+  const WorkloadStats killed = UnderFault(true, Pick(false), "KILL", seconds(4));
+  std::printf("follower killed, through the proxy: %s\n", killed.Summary().c_str());
+  ASSERT_TRUE(WaitFor(AllHealthy, seconds(30)));
+  const WorkloadStats killed_direct = UnderFault(false, Pick(false), "KILL", seconds(4));
+  std::printf("follower killed, direct to all members: %s\n", killed_direct.Summary().c_str());
+  EXPECT_EQ(frozen.reads_failed, 0u);
+  EXPECT_EQ(frozen.watch_missed, 0u);
+  EXPECT_EQ(frozen.watch_errors, 0u);
+  EXPECT_EQ(killed.reads_failed, 0u);
+  EXPECT_EQ(killed.watch_missed, 0u);
+  EXPECT_EQ(killed.watch_errors, 0u);
 }
 
 }  // namespace

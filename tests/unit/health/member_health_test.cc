@@ -123,5 +123,38 @@ TEST_F(MemberHealthTest, FlappingIsHeldOutLongerEachTime) {
   EXPECT_EQ(health_.hold_until(), now_);
 }
 
+// Scenario: the whole cluster lost its leader (an election after a heal with pre-vote off);
+// when it has one again, members are readmitted at once instead of after probation and a
+// flapping hold-out. While any member takes calls, nothing changes.
+TEST(ReadmitIfNoneUsableTest, OnlyWhenNoMemberTakesCalls) {
+  HealthPolicy policy;
+  auto now = MemberHealth::TimePoint() + std::chrono::hours(1);
+  std::vector<MemberHealth> members(3, MemberHealth(policy, now));
+  const std::vector<MemberVerdict> no_leader(3, V(Kind::kImmediate, UnhealthyReason::kNoLeader));
+  const std::vector<MemberVerdict> good(3, V(Kind::kGood));
+  // Two evictions close together: each member is now a "flapper" with a hold-out.
+  for (int flap = 0; flap < 2; ++flap) {
+    for (auto& m : members) m.Observe(no_leader[0], now += milliseconds(100));
+    for (int r = 0; r < policy.readmit_rounds; ++r) {
+      for (auto& m : members) m.Observe(good[0], now += milliseconds(100));
+    }
+  }
+  for (auto& m : members) m.Observe(no_leader[0], now += milliseconds(100));
+  ASSERT_GT(members[0].hold_until(), now);
+  members[2].SetDrained(true);
+  now += milliseconds(100);
+  for (auto& m : members) m.Observe(good[0], now);
+  EXPECT_FALSE(members[0].usable());  // held out, as a flapper would be
+  std::vector<MemberVerdict> round = good;
+  round[1] = V(Kind::kFailure, UnhealthyReason::kTimeout);
+  EXPECT_EQ(ReadmitIfNoneUsable(members, round, now), std::vector<size_t>{0});
+  EXPECT_TRUE(members[0].usable());
+  EXPECT_FALSE(members[1].usable());  // its verdict was bad
+  EXPECT_FALSE(members[2].usable());  // drained stays drained
+  // Now one member takes calls: the others go through probation as usual.
+  EXPECT_TRUE(ReadmitIfNoneUsable(members, good, now).empty());
+  EXPECT_FALSE(members[1].usable());
+}
+
 }  // namespace
 }  // namespace ehp

@@ -1,0 +1,387 @@
+#include "tests/support/workload.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
+
+namespace ehp::testing {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+constexpr int kKeys = 32;
+constexpr auto kWriteEvery = milliseconds(10);
+constexpr auto kCallDeadline = seconds(10);
+
+std::chrono::system_clock::time_point Deadline(std::chrono::seconds d = kCallDeadline) {
+  return std::chrono::system_clock::now() + d;
+}
+
+std::string PrefixEnd(std::string prefix) {
+  prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+}  // namespace
+
+struct Workload::Shared {
+  std::mutex mu;
+  WorkloadStats stats;                           // guarded by mu
+  std::vector<int64_t> written;                  // guarded by mu: revisions of successful writes
+  std::vector<int64_t> seen;                     // guarded by mu: revisions the watch delivered
+  Clock::time_point last_write_ok;               // guarded by mu
+  grpc::ClientContext* watch_ctx = nullptr;      // guarded by mu
+  grpc::ClientContext* keepalive_ctx = nullptr;  // guarded by mu
+  int64_t start_revision = 0;
+  int64_t lease = 0;
+  std::atomic<uint64_t> next{0};
+
+  void Error(const std::string& what, const grpc::Status& s) {
+    std::lock_guard lock(mu);
+    if (stats.errors.size() < 8) {
+      stats.errors.push_back(what + ": " + std::to_string(s.error_code()) + " " +
+                             s.error_message());
+    }
+  }
+};
+
+std::string WorkloadStats::Summary() const {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "reads %lu ok %lu failed (longest %.0f ms); writes %lu ok %lu failed (max %lu in "
+                "flight, longest gap %.0f ms); watch %lu events, %lu missed, %lu duplicates, %lu "
+                "out of order, %lu resumed, %lu errors; lease %s (%lu keep-alive restarts)",
+                reads_ok, reads_failed, longest_read_ms, writes_ok, writes_failed,
+                writes_in_flight_max, longest_write_gap_ms, watch_events, watch_missed,
+                watch_duplicates, watch_out_of_order, watch_restarts, watch_errors,
+                lease_alive ? "alive" : "EXPIRED", keepalive_restarts);
+  std::string out = buf;
+  for (const auto& e : errors) out += "\n  " + e;
+  return out;
+}
+
+Workload::Workload(std::vector<std::shared_ptr<grpc::Channel>> channels, std::string prefix)
+    : channels_(std::move(channels)),
+      prefix_(std::move(prefix)),
+      shared_(std::make_shared<Shared>()) {}
+
+Workload::~Workload() {
+  if (!threads_.empty()) Stop();
+}
+
+void Workload::Start() {
+  auto kv = etcdserverpb::KV::NewStub(channels_[0]);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline());
+  etcdserverpb::RangeRequest req;
+  req.set_key(prefix_);
+  etcdserverpb::RangeResponse resp;
+  if (kv->Range(&ctx, req, &resp).ok()) shared_->start_revision = resp.header().revision();
+  auto lease = etcdserverpb::Lease::NewStub(channels_[0]);
+  grpc::ClientContext lctx;
+  lctx.set_deadline(Deadline());
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_ttl(5);
+  etcdserverpb::LeaseGrantResponse granted;
+  if (lease->LeaseGrant(&lctx, grant, &granted).ok()) shared_->lease = granted.id();
+  shared_->last_write_ok = Clock::now();
+  threads_.emplace_back([this] { Watcher(); });
+  threads_.emplace_back([this] { Reader(); });
+  threads_.emplace_back([this] { Reader(); });
+  threads_.emplace_back([this] { Writer(); });
+  threads_.emplace_back([this] { LeaseKeeper(); });
+}
+
+// Linearizable gets and lists; UNAVAILABLE is retried on the next channel, as clientv3 retries
+// immutable calls.
+void Workload::Reader() {
+  std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs;
+  for (const auto& c : channels_) stubs.push_back(etcdserverpb::KV::NewStub(c));
+  for (uint64_t i = 0; !stop_ && i < 10'000'000; ++i) {
+    etcdserverpb::RangeRequest req;
+    req.set_key(prefix_ + std::to_string(i % kKeys));
+    if (i % 4 == 0) {
+      req.set_key(prefix_);
+      req.set_range_end(PrefixEnd(prefix_));
+    }
+    const auto start = Clock::now();
+    grpc::Status s;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(Deadline());
+      etcdserverpb::RangeResponse resp;
+      s = stubs[shared_->next++ % stubs.size()]->Range(&ctx, req, &resp);
+      if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    }
+    {
+      std::lock_guard lock(shared_->mu);
+      (s.ok() ? shared_->stats.reads_ok : shared_->stats.reads_failed)++;
+      shared_->stats.longest_read_ms =
+          std::max(shared_->stats.longest_read_ms, Ms(Clock::now() - start));
+    }
+    if (!s.ok()) shared_->Error("read", s);
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+}
+
+// Compare-and-swap writes started every kWriteEvery, never waiting for answers (open loop). Each
+// key cycles create-if-absent, update-if-mod_revision twice, delete-if-mod_revision; a key with
+// a write in flight is skipped; after a failed write its state is unknown and the next write
+// deletes it if present.
+void Workload::Writer() {
+  struct Key {
+    enum { kAbsent, kPresent, kUnknown } state = kUnknown;
+    int64_t mod_revision = 0;
+    int updates = 0;
+    bool busy = false;
+  };
+  struct Op {
+    grpc::ClientContext ctx;
+    etcdserverpb::TxnRequest req;
+    etcdserverpb::TxnResponse resp;
+    int key;
+  };
+  auto keys = std::make_shared<std::vector<Key>>(kKeys);
+  auto keys_mu = std::make_shared<std::mutex>();
+  std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs;
+  for (const auto& c : channels_) stubs.push_back(etcdserverpb::KV::NewStub(c));
+  auto next_tick = Clock::now();
+  for (uint64_t n = 0; !stop_ && n < 1'000'000; ++n) {
+    next_tick += kWriteEvery;
+    std::this_thread::sleep_until(next_tick);
+    auto op = std::make_unique<Op>();
+    {
+      std::lock_guard lock(*keys_mu);
+      int k = static_cast<int>(n % kKeys);
+      if ((*keys)[k].busy) continue;
+      Key& key = (*keys)[k];
+      key.busy = true;
+      op->key = k;
+      const std::string name = prefix_ + std::to_string(k);
+      auto* cmp = op->req.add_compare();
+      cmp->set_key(name);
+      cmp->set_result(etcdserverpb::Compare::EQUAL);
+      if (key.state == Key::kAbsent) {
+        cmp->set_target(etcdserverpb::Compare::CREATE);
+        cmp->set_create_revision(0);
+        auto* put = op->req.add_success()->mutable_request_put();
+        put->set_key(name);
+        put->set_value("v" + std::to_string(n));
+      } else if (key.state == Key::kPresent) {
+        cmp->set_target(etcdserverpb::Compare::MOD);
+        cmp->set_mod_revision(key.mod_revision);
+        if (key.updates < 2) {
+          auto* put = op->req.add_success()->mutable_request_put();
+          put->set_key(name);
+          put->set_value("v" + std::to_string(n));
+        } else {
+          op->req.add_success()->mutable_request_delete_range()->set_key(name);
+        }
+      } else {
+        cmp->set_result(etcdserverpb::Compare::GREATER);
+        cmp->set_target(etcdserverpb::Compare::MOD);
+        cmp->set_mod_revision(0);
+        op->req.add_success()->mutable_request_delete_range()->set_key(name);
+      }
+    }
+    op->ctx.set_deadline(Deadline());
+    const uint64_t now_in_flight = ++in_flight_;
+    {
+      std::lock_guard lock(shared_->mu);
+      shared_->stats.writes_in_flight_max =
+          std::max(shared_->stats.writes_in_flight_max, now_in_flight);
+    }
+    Op* raw = op.release();
+    stubs[shared_->next++ % stubs.size()]->async()->Txn(
+        &raw->ctx, &raw->req, &raw->resp,
+        [this, raw, keys, keys_mu, shared = shared_](grpc::Status s) {
+          std::unique_ptr<Op> op(raw);
+          {
+            std::lock_guard lock(*keys_mu);
+            Key& key = (*keys)[op->key];
+            key.busy = false;
+            const bool is_delete =
+                op->req.success_size() > 0 && op->req.success(0).has_request_delete_range();
+            if (!s.ok()) {
+              key.state = Key::kUnknown;
+            } else if (!op->resp.succeeded()) {
+              key.state = key.state == Key::kUnknown ? Key::kAbsent : Key::kUnknown;
+            } else if (is_delete) {
+              key.state = Key::kAbsent;
+              key.updates = 0;
+            } else {
+              key.updates = key.state == Key::kPresent ? key.updates + 1 : 0;
+              key.state = Key::kPresent;
+              key.mod_revision = op->resp.header().revision();
+            }
+          }
+          {
+            std::lock_guard lock(shared->mu);
+            if (s.ok()) {
+              shared->stats.writes_ok++;
+              const auto now = Clock::now();
+              shared->stats.longest_write_gap_ms =
+                  std::max(shared->stats.longest_write_gap_ms, Ms(now - shared->last_write_ok));
+              shared->last_write_ok = now;
+              if (op->resp.succeeded()) shared->written.push_back(op->resp.header().revision());
+            } else {
+              shared->stats.writes_failed++;
+            }
+          }
+          if (!s.ok()) shared->Error("write", s);
+          --in_flight_;
+        });
+  }
+  // Let the writes in flight finish (their deadline bounds this).
+  for (int i = 0; i < 1200 && in_flight_ > 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+}
+
+// A prefix watch with progress notifications and hasleader, as kube-apiserver opens it. A
+// stream that ends with an error clientv3 resumes from is re-opened from the last revision + 1.
+void Workload::Watcher() {
+  int64_t last = shared_->start_revision;
+  for (int opened = 0; !stop_ && opened < 10000; ++opened) {
+    auto stub = etcdserverpb::Watch::NewStub(channels_[shared_->next++ % channels_.size()]);
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("hasleader", "true");
+    {
+      std::lock_guard lock(shared_->mu);
+      if (stop_) break;
+      shared_->watch_ctx = &ctx;
+    }
+    auto stream = stub->Watch(&ctx);
+    etcdserverpb::WatchRequest req;
+    auto* create = req.mutable_create_request();
+    create->set_key(prefix_);
+    create->set_range_end(PrefixEnd(prefix_));
+    create->set_start_revision(last + 1);
+    create->set_progress_notify(true);
+    stream->Write(req);
+    etcdserverpb::WatchResponse resp;
+    bool canceled = false;
+    while (stream->Read(&resp)) {
+      if (resp.canceled()) {
+        canceled = true;
+        break;
+      }
+      std::lock_guard lock(shared_->mu);
+      for (const auto& ev : resp.events()) {
+        const int64_t rev = ev.kv().mod_revision();
+        shared_->stats.watch_events++;
+        if (rev == last) {
+          shared_->stats.watch_duplicates++;
+        } else if (rev < last) {
+          shared_->stats.watch_out_of_order++;
+        } else {
+          shared_->seen.push_back(rev);
+          last = rev;
+        }
+      }
+    }
+    if (canceled) ctx.TryCancel();  // the server ended the watch but not the stream
+    const grpc::Status s = canceled ? grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                                   "watch canceled: " + resp.cancel_reason())
+                                    : stream->Finish();
+    if (canceled) stream->Finish();
+    std::unique_lock lock(shared_->mu);
+    shared_->watch_ctx = nullptr;
+    if (stop_) break;
+    // clientv3 gives "no leader" (and anything but UNAVAILABLE/INTERNAL) to the application,
+    // which then re-lists: kube-apiserver restarts its watchers.
+    const bool resumable = (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                            s.error_code() == grpc::StatusCode::INTERNAL) &&
+                           s.error_message() != "etcdserver: no leader";
+    (resumable ? shared_->stats.watch_restarts : shared_->stats.watch_errors)++;
+    if (shared_->stats.errors.size() < 8) {
+      shared_->stats.errors.push_back("watch ended: " + std::to_string(s.error_code()) + " " +
+                                      s.error_message());
+    }
+    // clientv3 backs off before re-opening; so does this client.
+    lock.unlock();
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+// Keep-alive every second on a stream, re-opened on the next channel when it fails.
+void Workload::LeaseKeeper() {
+  for (int opened = 0; !stop_ && opened < 10000 && shared_->lease != 0; ++opened) {
+    auto stub = etcdserverpb::Lease::NewStub(channels_[shared_->next++ % channels_.size()]);
+    grpc::ClientContext ctx;
+    {
+      std::lock_guard lock(shared_->mu);
+      if (stop_) break;
+      shared_->keepalive_ctx = &ctx;
+    }
+    auto stream = stub->LeaseKeepAlive(&ctx);
+    etcdserverpb::LeaseKeepAliveRequest req;
+    req.set_id(shared_->lease);
+    etcdserverpb::LeaseKeepAliveResponse resp;
+    while (!stop_ && stream->Write(req) && stream->Read(&resp)) {
+      for (int i = 0; i < 10 && !stop_; ++i) std::this_thread::sleep_for(milliseconds(100));
+    }
+    ctx.TryCancel();
+    stream->Finish();
+    std::lock_guard lock(shared_->mu);
+    shared_->keepalive_ctx = nullptr;
+    if (!stop_) shared_->stats.keepalive_restarts++;
+  }
+}
+
+WorkloadStats Workload::Stop() {
+  // Stop the load first, then let the watch catch up with the last successful write.
+  stop_ = true;
+  for (int i = 0; i < 1300 && in_flight_ > 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  const auto caught_up = [this] {
+    std::lock_guard lock(shared_->mu);
+    const auto& w = shared_->written;
+    const int64_t target = w.empty() ? 0 : *std::max_element(w.begin(), w.end());
+    return target == 0 || (!shared_->seen.empty() && shared_->seen.back() >= target);
+  };
+  for (int i = 0; i < 500 && !caught_up(); ++i) std::this_thread::sleep_for(milliseconds(10));
+  {
+    std::lock_guard lock(shared_->mu);
+    if (shared_->watch_ctx) shared_->watch_ctx->TryCancel();
+    if (shared_->keepalive_ctx) shared_->keepalive_ctx->TryCancel();
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+
+  WorkloadStats stats;
+  {
+    std::lock_guard lock(shared_->mu);
+    stats = shared_->stats;
+    const std::set<int64_t> seen(shared_->seen.begin(), shared_->seen.end());
+    for (int64_t rev : shared_->written) {
+      if (seen.contains(rev)) continue;
+      if (stats.watch_missed++ < 3) {
+        stats.errors.push_back("watch missed revision " + std::to_string(rev) + " (last seen " +
+                               std::to_string(seen.empty() ? 0 : *seen.rbegin()) + ")");
+      }
+    }
+  }
+  if (shared_->lease != 0) {
+    auto lease = etcdserverpb::Lease::NewStub(channels_[0]);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline(seconds(5)));
+    etcdserverpb::LeaseTimeToLiveRequest req;
+    req.set_id(shared_->lease);
+    etcdserverpb::LeaseTimeToLiveResponse resp;
+    stats.lease_alive = lease->LeaseTimeToLive(&ctx, req, &resp).ok() && resp.ttl() > 0;
+    grpc::ClientContext rctx;
+    rctx.set_deadline(Deadline(seconds(5)));
+    etcdserverpb::LeaseRevokeRequest revoke;
+    revoke.set_id(shared_->lease);
+    etcdserverpb::LeaseRevokeResponse revoked;
+    lease->LeaseRevoke(&rctx, revoke, &revoked);
+  }
+  return stats;
+}
+
+}  // namespace ehp::testing
