@@ -134,7 +134,7 @@ std::vector<ProbeResult> HealthChecker::RunRound() {
 void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth::TimePoint now) {
   const RoundVerdict verdict = EvaluateRound(results, policy_);
   const std::shared_ptr<const MemberSet> set = pool_->Members();
-  bool changed = false;
+  bool changed = false, stalled = false, became_stalled = false;
   std::vector<MemberStatus> status, before;
   {
     std::lock_guard lock(mu_);
@@ -172,12 +172,32 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
     quorum_ = verdict.quorum;
     last_round_ = now;
     ++rounds_;
+    // Two rounds in a row, so one slow round does not hold calls.
+    stalled_rounds_ = verdict.quorum.stalled ? stalled_rounds_ + 1 : 0;
+    stalled = stalled_rounds_ >= 2;
+    became_stalled = stalled && !published_stalled_;
+    if (stalled != published_stalled_) {
+      if (stalled) {
+        spdlog::warn(
+            "quorum stalled: members name leader {:x} but no linearizable read works on any "
+            "member; holding writes and linearizable reads (up to leaderless-wait)",
+            verdict.quorum.leader);
+      } else {
+        spdlog::info("quorum working again: releasing held writes and reads");
+      }
+    }
     // Leader and freshness change without a state change: publish whatever differs.
     status = StatusLocked();
-    changed = status != published_;
+    changed = status != published_ || stalled != published_stalled_;
+    published_stalled_ = stalled;
     if (changed) before = std::exchange(published_, status);
   }
-  if (changed) Publish(before, std::move(status));
+  if (changed) Publish(before, std::move(status), stalled);
+  if (became_stalled) {
+    // Reads waiting on a leader that cannot reach its quorum would hang: they wait for the
+    // stall to pass instead, and go out again then.
+    for (const auto& m : set->members) m->MoveCallsOff();
+  }
   cv_.notify_all();
 }
 
@@ -208,7 +228,7 @@ void HealthChecker::RecordLocked(size_t i, HealthState from, MemberHealth::TimeP
 }
 
 void HealthChecker::Publish(const std::vector<MemberStatus>& before,
-                            std::vector<MemberStatus> status) {
+                            std::vector<MemberStatus> status, bool stalled) {
   const std::shared_ptr<const MemberSet> set = pool_->Members();
   std::vector<std::pair<std::string, UnhealthyReason>> gone;
   for (size_t i = 0; i < status.size() && i < set->members.size(); ++i) {
@@ -216,7 +236,8 @@ void HealthChecker::Publish(const std::vector<MemberStatus>& before,
     if (was_usable && !status[i].usable)
       gone.emplace_back(set->members[i]->name(), status[i].reason);
   }
-  pool_->PublishStatus(std::move(status));  // first: re-opened streams must not land there again
+  // First: re-opened streams must not land there again.
+  pool_->PublishStatus(std::move(status), stalled);
   if (on_unusable_) {
     for (const auto& [name, reason] : gone) on_unusable_(name, reason);
   }
@@ -238,6 +259,7 @@ std::vector<MemberStatus> HealthChecker::StatusLocked() const {
 bool HealthChecker::SetDrained(const std::string& name, bool drained) {
   const std::shared_ptr<const MemberSet> set = pool_->Members();
   std::vector<MemberStatus> status, published;
+  bool stalled = false;
   {
     std::lock_guard lock(mu_);
     size_t i = 0;
@@ -249,9 +271,10 @@ bool HealthChecker::SetDrained(const std::string& name, bool drained) {
     RecordLocked(i, before, std::chrono::steady_clock::now());
     status = StatusLocked();
     published = std::exchange(published_, status);
+    stalled = published_stalled_;
   }
   spdlog::warn("member {} {} by an operator", name, drained ? "drained" : "undrained");
-  Publish(published, std::move(status));
+  Publish(published, std::move(status), stalled);
   return true;
 }
 

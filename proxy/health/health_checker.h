@@ -82,7 +82,8 @@ class HealthChecker {
   void RecordLocked(size_t index, HealthState from, MemberHealth::TimePoint now);
   std::vector<MemberStatus> StatusLocked() const;
   // Publishes `status` to the pool and reports members that stopped taking calls.
-  void Publish(const std::vector<MemberStatus>& before, std::vector<MemberStatus> status);
+  void Publish(const std::vector<MemberStatus>& before, std::vector<MemberStatus> status,
+               bool stalled);
 
   const Config config_;
   UpstreamPool* const pool_;
@@ -98,6 +99,8 @@ class HealthChecker {
   std::vector<ProbeResult> probes_;      // guarded by mu_
   QuorumView quorum_;                    // guarded by mu_
   std::vector<MemberStatus> published_;  // guarded by mu_: last status given to the pool
+  bool published_stalled_ = false;       // guarded by mu_
+  int stalled_rounds_ = 0;               // guarded by mu_: QuorumView::stalled in a row
   OnUnusable on_unusable_;
   uint64_t rounds_ = 0;                 // guarded by mu_
   uint64_t evictions_ = 0;              // guarded by mu_

@@ -36,8 +36,10 @@ RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPol
   std::map<std::pair<uint64_t, uint64_t>, int> leader_votes;  // (leader, term) -> members
   std::map<uint64_t, int> cluster_votes;
   uint64_t max_applied = 0;
+  int answered = 0;
   for (const ProbeResult& r : results) {
     if (r.status != ProbeResult::Status::kOk) continue;
+    ++answered;
     cluster_votes[r.cluster_id]++;
     if (r.leader != 0) leader_votes[{r.leader, r.raft_term}]++;
     max_applied = std::max(max_applied, r.applied_index);
@@ -54,6 +56,7 @@ RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPol
     }
   }
   const bool reads_work_on_majority = out.quorum.reads_ok >= majority;
+  out.quorum.stalled = answered >= majority && out.quorum.has_leader && out.quorum.reads_ok == 0;
 
   for (const ProbeResult& r : results) {
     if (r.status != ProbeResult::Status::kOk) {

@@ -35,6 +35,10 @@ struct QuorumView {
   uint64_t term = 0;
   uint64_t cluster_id = 0;  // 0 when no majority agrees
   int reads_ok = 0;         // members whose linearizable probe succeeded
+  // A majority answers Status and names a leader, yet no member's linearizable read works: the
+  // leader cannot reach a quorum (cut off before it notices), or every member is overloaded.
+  // Writes and linearizable reads sent now would hang.
+  bool stalled = false;
 };
 
 struct RoundVerdict {

@@ -136,6 +136,11 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
   WriteHeader(&out, "etcd_health_proxy_quorum_has_leader",
               "1 when a majority of members report the same leader and term.", "gauge");
   WriteSample(&out, "etcd_health_proxy_quorum_has_leader", {}, view.quorum.has_leader);
+  WriteHeader(&out, "etcd_health_proxy_quorum_stalled",
+              "1 while a leader is named but no member's linearizable read works (writes and "
+              "linearizable reads are held).",
+              "gauge");
+  WriteSample(&out, "etcd_health_proxy_quorum_stalled", {}, set->stalled);
   WriteHeader(&out, "etcd_health_proxy_probe_rounds_total", "Probe rounds judged.", "counter");
   WriteSample(&out, "etcd_health_proxy_probe_rounds_total", {}, double(view.rounds));
 

@@ -16,7 +16,7 @@ CallHold::Result CallHold::Wait(const grpc::CallbackServerContext& context, int6
                                 std::function<void()> retry) {
   const auto now = std::chrono::steady_clock::now();
   if (!held_) {
-    if (max_wait_ <= std::chrono::milliseconds(0)) return Result::kExpired;
+    if (expired_ || max_wait_ <= std::chrono::milliseconds(0)) return Result::kExpired;
     if (relay_.holder != nullptr && !relay_.holder->Admit(bytes)) {
       if (relay_.metrics != nullptr) relay_.metrics->held.Inc({"refused"});
       return Result::kRefused;
@@ -34,6 +34,7 @@ CallHold::Result CallHold::Wait(const grpc::CallbackServerContext& context, int6
   }
   if (now + kRetryEvery >= until_) {
     End("expired");
+    expired_ = true;
     return Result::kExpired;
   }
   fired_ = std::move(alarm_);

@@ -40,6 +40,7 @@ class CallHold {
   const RelayContext& relay_;
   const std::chrono::milliseconds max_wait_;
   bool held_ = false;
+  bool expired_ = false;  // a call waits once
   int64_t bytes_ = 0;
   std::chrono::steady_clock::time_point start_, until_;
   // The alarm that fired is replaced from inside its own callback: the previous one is kept

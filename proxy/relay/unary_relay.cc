@@ -50,7 +50,7 @@ std::shared_ptr<Member> UnaryRelay::PickUntried() const {
   std::vector<const Member*> tried;
   tried.reserve(tried_.size());
   for (const auto& m : tried_) tried.push_back(m.get());
-  return upstream_->Pick(class_, tried);
+  return upstream_->Pick(class_, tried, despite_stall_);
 }
 
 void UnaryRelay::SendToMember() {
@@ -83,6 +83,12 @@ void UnaryRelay::WaitOrFail(const grpc::Status& failure) {
       FinishCall(HoldRefused(*relay_.holder, failure.error_message()), false);
       return;
     case CallHold::Result::kExpired:
+      if (!despite_stall_ && upstream_->stalled()) {
+        // A stall may be overload rather than a cut-off leader: after the wait, send anyway.
+        despite_stall_ = true;
+        SendToMember();
+        return;
+      }
       FinishCall(failure, false);
       return;
   }

@@ -50,7 +50,9 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor, public MovableCa
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   CallClass class_;
-  bool sent_hasleader_ = false;  // the current attempt carries "hasleader: true"
+  bool sent_hasleader_ = false;
+  bool despite_stall_ = false;  // waited out a stalled quorum: send even if it persists  // the
+                                // current attempt carries "hasleader: true"
 
   std::mutex mu_;
   std::unique_ptr<grpc::ClientContext> call_;   // guarded by mu_; the current attempt

@@ -69,7 +69,8 @@ CallClass ClassifyMethod(std::string_view method) {
   for (const Known& k : kKnown) {
     if (k.method == method) c.kind = k.kind;
   }
-  c.leader_only = method == "/etcdserverpb.Maintenance/MoveLeader";
+  c.to_leader = method == "/etcdserverpb.Maintenance/MoveLeader" ||
+                method == "/etcdserverpb.Lease/LeaseKeepAlive";
   // Maintenance calls are about one member and must answer even when it has no leader (Status
   // is how operators see that); all the others are refused by a leaderless member at once.
   c.hasleader = !method.starts_with("/etcdserverpb.Maintenance/");

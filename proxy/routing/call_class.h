@@ -17,8 +17,11 @@ enum class CallKind {
 
 struct CallClass {
   CallKind kind = CallKind::kWrite;
-  bool leader_only = false;  // etcd only accepts it on the leader (MoveLeader)
-  bool hasleader = false;    // the call may carry "hasleader: true" (not member-local calls)
+  // Goes to the quorum's leader whatever write-routing says: MoveLeader (etcd accepts it only
+  // there) and LeaseKeepAlive (a follower forwards every renewal to the leader, and one cut
+  // off from it stalls the stream until the lease expires).
+  bool to_leader = false;
+  bool hasleader = false;  // the call may carry "hasleader: true" (not member-local calls)
 };
 
 // The class from the method name alone: Range and Txn are reads here until their request says

@@ -33,7 +33,7 @@ std::optional<size_t> PickMember(std::span<const PickCandidate> c, CallClass cal
   pool.Prefer(c, [](const PickCandidate& m) { return m.reachable; });
 
   const bool to_leader =
-      call.leader_only || (call.kind == CallKind::kWrite && policy.writes_to_leader);
+      call.to_leader || (call.kind == CallKind::kWrite && policy.writes_to_leader);
   if (to_leader) {
     for (size_t k = 0; k < pool.size; ++k) {
       if (c[pool.index[k]].leader) return pool.index[k];

@@ -84,6 +84,7 @@ std::string ProxyAdminBackend::StatusJson() {
            ",\"since\":" + Quote(FormatTime(ToSystem(m.since))) + "}";
   }
   out += "],\"leader\":" + leader + ",\"quorum\":" + (view.quorum.has_leader ? "true" : "false") +
+         ",\"stalled\":" + (server_->backends()->upstream->stalled() ? "true" : "false") +
          ",\"probe_rounds\":" + std::to_string(view.rounds) + "}\n";
   return out;
 }

@@ -45,9 +45,13 @@ UpstreamPool::UpstreamPool(const Config& config)
       leaderless_wait_(config.leaderless_wait),
       retry_budget_(config.retry_budget) {}
 
-std::shared_ptr<Member> UpstreamPool::Pick(CallClass call,
-                                           std::span<const Member* const> tried) const {
+std::shared_ptr<Member> UpstreamPool::Pick(CallClass call, std::span<const Member* const> tried,
+                                           bool despite_stall) const {
   const std::shared_ptr<const MemberSet> set = members_.Get();
+  if (set->stalled && !despite_stall &&
+      (call.kind == CallKind::kWrite || call.kind == CallKind::kRead)) {
+    return nullptr;
+  }
   const size_t n = set->members.size();
   // Small fixed-size scratch: member sets are a handful of entries.
   PickCandidate candidates[16];
@@ -74,21 +78,26 @@ namespace ehp {
 
 std::string UpstreamPool::UnavailableMessage() const {
   const std::shared_ptr<const MemberSet> set = members_.Get();
-  std::string out = "etcd-health-proxy: no etcd member is usable (";
+  std::string out = set->stalled
+                        ? "etcd-health-proxy: no member can reach a raft quorum (linearizable "
+                          "reads fail on every member; the leader may be cut off) ("
+                        : "etcd-health-proxy: no etcd member is usable (";
   for (size_t i = 0; i < set->members.size(); ++i) {
     const MemberStatus& st = set->status[i];
     out += (i ? ", " : "") + set->members[i]->name() + ": " +
-           std::string(st.usable ? "unreachable" : ToString(st.reason));
+           std::string(st.usable ? (set->stalled ? "no_quorum_read" : "unreachable")
+                                 : ToString(st.reason));
   }
   return out + ")";
 }
 
-void UpstreamPool::PublishStatus(std::vector<MemberStatus> status) {
+void UpstreamPool::PublishStatus(std::vector<MemberStatus> status, bool stalled) {
   const std::shared_ptr<const MemberSet> current = members_.Get();
   auto next = std::make_shared<MemberSet>();
   next->members = current->members;
   next->status = std::move(status);
   next->status.resize(next->members.size());
+  next->stalled = stalled;
   members_.Set(std::move(next));
 }
 

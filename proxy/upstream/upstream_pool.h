@@ -32,6 +32,9 @@ struct MemberStatus {
 struct MemberSet {
   std::vector<std::shared_ptr<Member>> members;
   std::vector<MemberStatus> status;  // same order as members
+  // No member's linearizable read has worked for a few rounds though a leader is named: writes
+  // and linearizable reads are held until that passes (see QuorumView::stalled).
+  bool stalled = false;
 };
 
 class UpstreamPool {
@@ -41,7 +44,11 @@ class UpstreamPool {
 
   // The member for a new call of class `call` among the usable ones (see PickMember), skipping
   // members in `tried`; nullptr when none is left.
-  std::shared_ptr<Member> Pick(CallClass call, std::span<const Member* const> tried = {}) const;
+  // While the quorum is stalled, writes and linearizable reads get nullptr (they wait) unless
+  // `despite_stall`.
+  std::shared_ptr<Member> Pick(CallClass call, std::span<const Member* const> tried = {},
+                               bool despite_stall = false) const;
+  bool stalled() const { return members_.Get()->stalled; }
 
   // Routing settings of this member set (they change with a reload).
   RetryBudget& retry_budget() const { return retry_budget_; }
@@ -53,7 +60,7 @@ class UpstreamPool {
   std::string UnavailableMessage() const;
 
   // Replaces the members' statuses (same order as Members()), keeping the members.
-  void PublishStatus(std::vector<MemberStatus> status);
+  void PublishStatus(std::vector<MemberStatus> status, bool stalled = false);
 
   std::shared_ptr<const MemberSet> Members() const { return members_.Get(); }
   void Publish(std::shared_ptr<const MemberSet> members) { members_.Set(std::move(members)); }

@@ -3,6 +3,8 @@
 // they come back.
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include <thread>
 
 #include "tests/support/etcd_cluster.h"
@@ -22,7 +24,10 @@ class HealthTest : public ::testing::Test {
     certs_ = GenerateCerts(dir_ + "/certs");
     cluster_ = std::make_unique<EtcdCluster>(dir_, certs_);
     ASSERT_TRUE(cluster_->Start());
-    proxy_ = StartProxy(ProxyConfig(cluster_->Endpoints(), certs_));
+    Config config = ProxyConfig(cluster_->Endpoints(), certs_);
+    config.leaderless_wait = milliseconds(1000);
+    config.max_held_calls = 20;
+    proxy_ = StartProxy(config);
   }
   void TearDown() override {
     proxy_.reset();
@@ -56,7 +61,7 @@ class HealthTest : public ::testing::Test {
 // Scenario: stop two of three members; the third loses its leader and is evicted, the stopped
 // ones are evicted as unreachable, and calls fail fast with an error naming every member's
 // reason. Restart them: all three are readmitted and calls work again.
-TEST_F(HealthTest, LostQuorumFailsFastThenRecovers) {
+TEST_F(HealthTest, LostQuorumHoldsBoundedThenFailsThenRecovers) {
   ASSERT_TRUE(WaitFor(AllHealthy, seconds(5)));
   EXPECT_EQ(Http(proxy_->admin_port(), "GET", "/readyz").status, 200);
   cluster_->StopMember(1);
@@ -90,10 +95,12 @@ TEST_F(HealthTest, LostQuorumFailsFastThenRecovers) {
       << s.error_message();
   EXPECT_NE(s.error_message().find(view.members[1].name + ": unreachable"), std::string::npos)
       << s.error_message();
-  EXPECT_LT(took, milliseconds(500)) << "a call with no usable member must fail fast";
+  // Held for leaderless-wait (a member might come back), then the reasons.
+  EXPECT_GE(took, milliseconds(900));
+  EXPECT_LT(took, milliseconds(2000));
   EXPECT_EQ(Http(proxy_->admin_port(), "GET", "/readyz").status, 503);
 
-  // A watch fails fast the same way.
+  // A watch waits and fails the same way.
   {
     auto watch = etcdserverpb::Watch::NewStub(ProxyChannel(*proxy_, certs_));
     grpc::ClientContext wctx;
@@ -104,6 +111,54 @@ TEST_F(HealthTest, LostQuorumFailsFastThenRecovers) {
     const grpc::Status ws = stream->Finish();
     EXPECT_EQ(ws.error_code(), grpc::StatusCode::UNAVAILABLE);
     EXPECT_NE(ws.error_message().find("no etcd member is usable"), std::string::npos);
+  }
+
+  // A flood while nothing can serve: max-held-calls wait, the rest fail at once with the
+  // reason and the bound; nothing stays held afterwards.
+  {
+    struct Call {
+      grpc::ClientContext ctx;
+      etcdserverpb::RangeResponse resp;
+      grpc::Status status;
+      std::chrono::steady_clock::duration took;
+    };
+    constexpr int kFlood = 100;
+    std::vector<std::unique_ptr<Call>> calls;
+    std::atomic<int> done{0};
+    int64_t most_held = 0;
+    const auto flood_start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kFlood; ++i) {
+      calls.push_back(std::make_unique<Call>());
+      Call* c = calls.back().get();
+      c->ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+      kv->async()->Range(&c->ctx, &req, &c->resp, [c, &done, flood_start](grpc::Status st) {
+        c->status = st;
+        c->took = std::chrono::steady_clock::now() - flood_start;
+        done++;
+      });
+    }
+    for (int i = 0; i < 500 && done < kFlood; ++i) {
+      most_held = std::max(most_held, proxy_->holder().calls());
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    ASSERT_EQ(done.load(), kFlood);
+    int refused = 0, waited = 0;
+    for (const auto& c : calls) {
+      EXPECT_EQ(c->status.error_code(), grpc::StatusCode::UNAVAILABLE);
+      EXPECT_NE(c->status.error_message().find("no etcd member is usable"), std::string::npos);
+      if (c->status.error_message().find("max-held-calls 20") != std::string::npos) {
+        ++refused;
+        EXPECT_LT(c->took, milliseconds(800));
+      } else {
+        ++waited;
+      }
+    }
+    EXPECT_EQ(waited, 20);
+    EXPECT_EQ(refused, kFlood - 20);
+    EXPECT_LE(most_held, 20);
+    EXPECT_EQ(proxy_->holder().calls(), 0);
+    EXPECT_EQ(proxy_->holder().bytes(), 0);
+    EXPECT_EQ(proxy_->metrics().held.Value({"refused"}), kFlood - 20);
   }
 
   cluster_->StartMember(1);

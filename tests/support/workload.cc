@@ -14,7 +14,7 @@ using std::chrono::seconds;
 
 namespace {
 
-constexpr int kKeys = 32;
+constexpr int kKeys = 256;  // enough that writes stuck on a bad member never starve the rest
 constexpr auto kWriteEvery = milliseconds(10);
 constexpr auto kCallDeadline = seconds(10);
 
@@ -73,7 +73,7 @@ Workload::Workload(std::vector<std::shared_ptr<grpc::Channel>> channels, std::st
       shared_(std::make_shared<Shared>()) {}
 
 Workload::~Workload() {
-  if (!threads_.empty()) Stop();
+  if (writer_.joinable() || !threads_.empty()) Stop();
 }
 
 void Workload::Start() {
@@ -95,7 +95,7 @@ void Workload::Start() {
   threads_.emplace_back([this] { Watcher(); });
   threads_.emplace_back([this] { Reader(); });
   threads_.emplace_back([this] { Reader(); });
-  threads_.emplace_back([this] { Writer(); });
+  writer_ = std::thread([this] { Writer(); });
   threads_.emplace_back([this] { LeaseKeeper(); });
 }
 
@@ -335,9 +335,10 @@ void Workload::LeaseKeeper() {
 }
 
 WorkloadStats Workload::Stop() {
-  // Stop the load first, then let the watch catch up with the last successful write.
+  // Stop the load first (the writer returns once its writes in flight are answered), then let
+  // the watch catch up with the last successful write.
   stop_ = true;
-  for (int i = 0; i < 1300 && in_flight_ > 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  if (writer_.joinable()) writer_.join();
   const auto caught_up = [this] {
     std::lock_guard lock(shared_->mu);
     const auto& w = shared_->written;

@@ -55,6 +55,7 @@ class Workload {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> in_flight_{0};
   std::shared_ptr<Shared> shared_;
+  std::thread writer_;
   std::vector<std::thread> threads_;
 };
 

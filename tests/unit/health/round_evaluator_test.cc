@@ -123,6 +123,25 @@ TEST_F(RoundEvaluatorTest, SharedSlownessEvictsNobody) {
   r[2].read = ProbeResult::Read::kFailed;
   const auto v = Eval(r);
   for (const auto& m : v.members) EXPECT_EQ(m.kind, Kind::kUnconfirmed);
+  // ... but the round says the quorum is stalled: writes sent now would hang.
+  EXPECT_TRUE(v.quorum.stalled);
+  r[2].read = ProbeResult::Read::kOk;
+  EXPECT_FALSE(Eval(r).quorum.stalled);
+}
+
+// Scenario: not stalled when the members cannot be asked at all, or name no common leader.
+TEST_F(RoundEvaluatorTest, StalledNeedsAnsweringMajorityWithALeader) {
+  std::vector<ProbeResult> r = {Healthy(1), Healthy(2), Healthy(3)};
+  for (auto& p : r) p.read = ProbeResult::Read::kTimeout;
+  r[0].status = ProbeResult::Status::kUnreachable;
+  r[1].status = ProbeResult::Status::kUnreachable;
+  EXPECT_FALSE(Eval(r).quorum.stalled);
+  r = {Healthy(1), Healthy(2), Healthy(3)};
+  for (auto& p : r) {
+    p.read = ProbeResult::Read::kTimeout;
+    p.leader = 0;
+  }
+  EXPECT_FALSE(Eval(r).quorum.stalled);
 }
 
 // Scenario: split views during an election: no majority on leader and term.

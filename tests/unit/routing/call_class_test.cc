@@ -43,8 +43,10 @@ TEST(CallClassTest, MethodsByName) {
 }
 
 TEST(CallClassTest, LeaderOnlyAndHasleader) {
-  EXPECT_TRUE(ClassifyMethod("/etcdserverpb.Maintenance/MoveLeader").leader_only);
-  EXPECT_FALSE(ClassifyMethod("/etcdserverpb.KV/Put").leader_only);
+  EXPECT_TRUE(ClassifyMethod("/etcdserverpb.Maintenance/MoveLeader").to_leader);
+  EXPECT_TRUE(ClassifyMethod("/etcdserverpb.Lease/LeaseKeepAlive").to_leader);
+  EXPECT_FALSE(ClassifyMethod("/etcdserverpb.KV/Put").to_leader);  // per write-routing
+  EXPECT_FALSE(ClassifyMethod("/etcdserverpb.Watch/Watch").to_leader);
   EXPECT_TRUE(ClassifyMethod("/etcdserverpb.KV/Range").hasleader);
   EXPECT_TRUE(ClassifyMethod("/etcdserverpb.Watch/Watch").hasleader);
   EXPECT_TRUE(ClassifyMethod("/etcdserverpb.Lease/LeaseKeepAlive").hasleader);
