@@ -15,6 +15,7 @@
 #   topology.sh endpoints TAG N             the client URLs
 #   topology.sh sans TAG N                  the addresses certificates must name
 #
+# ETCD_EXTRA_FLAGS (e.g. "--pre-vote=true") is added to every member's command line.
 # TAG (1-5 characters) keeps interface and namespace names unique per run. Only addresses in
 # 198.18.0.0/15 are used. Needs root.
 set -euo pipefail
@@ -47,7 +48,7 @@ start_member() {
     --trusted-ca-file "$certs/ca.pem" --client-cert-auth \
     --peer-cert-file "$certs/server.pem" --peer-key-file "$certs/server-key.pem" \
     --peer-trusted-ca-file "$certs/ca.pem" --peer-client-cert-auth \
-    --logger zap --log-outputs "$state/m$i.log" </dev/null >/dev/null 2>&1 &
+    --logger zap --log-outputs "$state/m$i.log" ${ETCD_EXTRA_FLAGS:-} </dev/null >/dev/null 2>&1 &
   local pid=$!
   touch "$state/pids"
   # Line i holds member i's PID (replaced on restart).
@@ -73,7 +74,7 @@ case "$cmd" in
       exit 1
     fi
     mkdir -p "$state"
-    printf 'n=%s\ncerts=%s\n' "$n" "$certs" > "$state/env"
+    printf 'n=%s\ncerts=%s\nETCD_EXTRA_FLAGS="%s"\n' "$n" "$certs" "${ETCD_EXTRA_FLAGS:-}" > "$state/env"
     ip link add "${tag}bp" type bridge
     ip link add "${tag}bc" type bridge
     ip link set "${tag}bp" up
