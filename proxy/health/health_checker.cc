@@ -62,7 +62,8 @@ HealthChecker::HealthChecker(const Config& config, UpstreamPool* pool, MemberPro
       pool_(pool),
       prober_(prober),
       policy_(PolicyFrom(config)),
-      metrics_(metrics) {
+      metrics_(metrics),
+      stall_(config.leaderless_wait) {
   const auto now = std::chrono::steady_clock::now();
   last_round_ = now;
   for (size_t i = 0; i < prober_->size(); ++i) health_.emplace_back(policy_, now);
@@ -172,9 +173,12 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
     quorum_ = verdict.quorum;
     last_round_ = now;
     ++rounds_;
-    // Two rounds in a row, so one slow round does not hold calls.
-    stalled_rounds_ = verdict.quorum.stalled ? stalled_rounds_ + 1 : 0;
-    stalled = stalled_rounds_ >= 2;
+    stalled = stall_.Observe(verdict.quorum, now);
+    if (!stalled && verdict.quorum.stalled && published_stalled_) {
+      spdlog::warn(
+          "quorum stalled for over leaderless-wait with the same leader: overload rather than "
+          "a cut-off leader; no longer holding calls for it");
+    }
     became_stalled = stalled && !published_stalled_;
     if (stalled != published_stalled_) {
       if (stalled) {
@@ -183,7 +187,9 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
             "member; holding writes and linearizable reads (up to leaderless-wait)",
             verdict.quorum.leader);
       } else {
-        spdlog::info("quorum working again: releasing held writes and reads");
+        if (!verdict.quorum.stalled) {
+          spdlog::info("quorum working again: releasing held writes and reads");
+        }
       }
     }
     // Leader and freshness change without a state change: publish whatever differs.

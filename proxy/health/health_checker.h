@@ -15,6 +15,7 @@
 #include "proxy/health/member_health.h"
 #include "proxy/health/member_prober.h"
 #include "proxy/health/round_evaluator.h"
+#include "proxy/health/stall_tracker.h"
 #include "proxy/metrics/proxy_metrics.h"
 #include "proxy/upstream/upstream_pool.h"
 
@@ -100,7 +101,7 @@ class HealthChecker {
   QuorumView quorum_;                    // guarded by mu_
   std::vector<MemberStatus> published_;  // guarded by mu_: last status given to the pool
   bool published_stalled_ = false;       // guarded by mu_
-  int stalled_rounds_ = 0;               // guarded by mu_: QuorumView::stalled in a row
+  StallTracker stall_;                   // guarded by mu_
   OnUnusable on_unusable_;
   uint64_t rounds_ = 0;                 // guarded by mu_
   uint64_t evictions_ = 0;              // guarded by mu_
