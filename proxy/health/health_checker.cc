@@ -163,8 +163,8 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
           verdict.quorum.leader, verdict.quorum.term, verdict.quorum.reads_ok, results.size(),
           std::chrono::duration_cast<std::chrono::milliseconds>(h.hold_until() - now).count());
     }
-    for (size_t i : ReadmitIfNoneUsable(health_, verdict.members, now)) {
-      spdlog::warn("member {} readmitted at once: no member was taking calls",
+    for (size_t i : ReadmitIfNoneServing(health_, verdict.members, now)) {
+      spdlog::warn("member {} readmitted at once: no member taking calls had a good round",
                    set->members[i]->name());
       RecordLocked(i, HealthState::kEvicted, now);
     }

@@ -105,12 +105,12 @@ void MemberHealth::ReadmitNow(TimePoint now) {
   failures_ = suspects_ = good_ = 0;
 }
 
-std::vector<size_t> ReadmitIfNoneUsable(std::span<MemberHealth> members,
-                                        std::span<const MemberVerdict> verdicts,
-                                        MemberHealth::TimePoint now) {
+std::vector<size_t> ReadmitIfNoneServing(std::span<MemberHealth> members,
+                                         std::span<const MemberVerdict> verdicts,
+                                         MemberHealth::TimePoint now) {
   std::vector<size_t> readmitted;
-  for (const MemberHealth& m : members) {
-    if (m.usable()) return readmitted;
+  for (size_t i = 0; i < members.size() && i < verdicts.size(); ++i) {
+    if (members[i].usable() && verdicts[i].kind == MemberVerdict::Kind::kGood) return readmitted;
   }
   for (size_t i = 0; i < members.size() && i < verdicts.size(); ++i) {
     if (verdicts[i].kind == MemberVerdict::Kind::kGood && !members[i].drained()) {

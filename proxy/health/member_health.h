@@ -78,11 +78,12 @@ class MemberHealth {
   int flaps_ = 0;
 };
 
-// When no member takes calls (every member lost its leader in an election, say), hysteresis and
-// hold-outs only make the outage longer: every member whose verdict this round is good and that
-// is not drained is readmitted at once. Returns the indices readmitted.
-std::vector<size_t> ReadmitIfNoneUsable(std::span<MemberHealth> members,
-                                        std::span<const MemberVerdict> verdicts,
-                                        MemberHealth::TimePoint now);
+// When no member that takes calls had a good round (every member lost its leader in an
+// election, say, or the only one left is a cut-off leader that has not been found out yet),
+// hysteresis and hold-outs only make the outage longer: every member whose verdict this round
+// is good and that is not drained is readmitted at once. Returns the indices readmitted.
+std::vector<size_t> ReadmitIfNoneServing(std::span<MemberHealth> members,
+                                         std::span<const MemberVerdict> verdicts,
+                                         MemberHealth::TimePoint now);
 
 }  // namespace ehp

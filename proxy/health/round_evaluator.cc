@@ -56,6 +56,7 @@ RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPol
     }
   }
   const bool reads_work_on_majority = out.quorum.reads_ok >= majority;
+  out.quorum.reads_majority = reads_work_on_majority;
   out.quorum.stalled = answered >= majority && out.quorum.has_leader && out.quorum.reads_ok == 0;
 
   for (const ProbeResult& r : results) {

@@ -33,8 +33,9 @@ struct QuorumView {
   bool has_leader = false;  // a majority names the same leader at the same term
   uint64_t leader = 0;
   uint64_t term = 0;
-  uint64_t cluster_id = 0;  // 0 when no majority agrees
-  int reads_ok = 0;         // members whose linearizable probe succeeded
+  uint64_t cluster_id = 0;      // 0 when no majority agrees
+  int reads_ok = 0;             // members whose linearizable probe succeeded
+  bool reads_majority = false;  // reads_ok is a majority of the configured members
   // A majority answers Status and names a leader, yet no member's linearizable read works: the
   // leader cannot reach a quorum (cut off before it notices), or every member is overloaded.
   // Writes and linearizable reads sent now would hang.

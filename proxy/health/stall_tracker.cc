@@ -4,8 +4,16 @@ namespace ehp {
 
 bool StallTracker::Observe(const QuorumView& q, TimePoint now) {
   if (!q.stalled) {
-    in_stall_ = false;
-    return false;
+    if (!in_stall_) return false;
+    // Over only when a majority agrees on a new leader, or reads work on a majority again.
+    // Until then the cut-off leader may still be the one named (one member's read working is
+    // not enough), or an election is under way.
+    const bool over = q.has_leader && (q.leader != leader_ || q.term != term_ || q.reads_majority);
+    if (over) {
+      in_stall_ = false;
+      return false;
+    }
+    return now - since_ < max_hold_;
   }
   if (!in_stall_ || q.leader != leader_ || q.term != term_) {
     in_stall_ = true;

@@ -2,8 +2,10 @@
 // is stalled (QuorumView::stalled: a leader is named but no member's linearizable read works).
 // A leader cut off from its peers is replaced within about two election timeouts, so a stall
 // that outlasts `max_hold` with the same leader and term is overload, not a cut: holding calls
-// would only add latency, so the tracker stops asking for it until that stall ends. Pure: time
-// is passed in.
+// would only add latency, so the tracker stops asking for it until that stall ends. A stall
+// ends when a majority agrees on a new leader or reads work on a majority again; an election in
+// between (no leader agreed) keeps holding, since the cut-off leader may still claim to lead
+// and would take the calls. Pure: time is passed in.
 #pragma once
 
 #include <chrono>

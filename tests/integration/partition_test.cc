@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "tests/support/etcd_cluster.h"
@@ -204,7 +205,18 @@ class PartitionTest : public ::testing::Test {
     }
     EXPECT_TRUE(WaitFor(AllHealthy, seconds(60))) << "no recovery after " << fault;
     std::this_thread::sleep_for(seconds(1));
-    return load.Stop();
+    WorkloadStats stats = load.Stop();
+    if (std::getenv("EHP_DRILL_METRICS") != nullptr && through_proxy) {
+      std::istringstream metrics(proxy_->RenderMetrics());
+      for (std::string line; std::getline(metrics, line);) {
+        if (line[0] != '#' && (line.find("method=\"Txn\"") != std::string::npos ||
+                               line.find("held_calls_total") != std::string::npos ||
+                               line.find("retries_total") != std::string::npos)) {
+          std::printf("  %s\n", line.c_str());
+        }
+      }
+    }
+    return stats;
   }
 
   // Through the proxy, whatever the fault: no read failed; the watch missed, repeated and
@@ -308,10 +320,10 @@ TEST_F(PartitionTest, NoEvictionsUnderSteadyLoad) {
 TEST_F(PartitionTest, WorkloadRidesThroughAFollowerCut) {
   const int follower = Pick(false);
   ASSERT_GE(follower, 0);
-  const WorkloadStats proxy = UnderFault(true, follower, "cut", seconds(6));
+  const WorkloadStats proxy = UnderFault(true, follower, "cut", seconds(10));
   std::printf("follower cut, through the proxy: %s\n", proxy.Summary().c_str());
   ASSERT_TRUE(WaitFor(AllHealthy, seconds(30)));
-  const WorkloadStats direct = UnderFault(false, Pick(false), "cut", seconds(6));
+  const WorkloadStats direct = UnderFault(false, Pick(false), "cut", seconds(10));
   std::printf("follower cut, direct to all members: %s\n", direct.Summary().c_str());
   ExpectReadsWatchAndLeaseUnharmed(proxy, "follower cut");
   EXPECT_GT(proxy.writes_ok, 100u);
@@ -322,13 +334,13 @@ TEST_F(PartitionTest, WorkloadRidesThroughAFollowerCut) {
 // writes fail only while no majority has elected a new leader.
 TEST_F(PartitionTest, WorkloadRidesThroughALeaderCut) {
   double election_ms = -1;
-  const WorkloadStats proxy = UnderFault(true, Pick(true), "cut", seconds(8), &election_ms);
+  const WorkloadStats proxy = UnderFault(true, Pick(true), "cut", seconds(5), &election_ms);
   std::printf("leader cut, through the proxy (new leader after %.0f ms): %s\n", election_ms,
               proxy.Summary().c_str());
   ASSERT_TRUE(WaitFor(AllHealthy, seconds(30)));
   double direct_election_ms = -1;
   const WorkloadStats direct =
-      UnderFault(false, Pick(true), "cut", seconds(8), &direct_election_ms);
+      UnderFault(false, Pick(true), "cut", seconds(5), &direct_election_ms);
   std::printf("leader cut, direct to all members (new leader after %.0f ms): %s\n",
               direct_election_ms, direct.Summary().c_str());
   ExpectReadsWatchAndLeaseUnharmed(proxy, "leader cut");
@@ -337,10 +349,10 @@ TEST_F(PartitionTest, WorkloadRidesThroughALeaderCut) {
 // Scenario: a follower frozen (SIGSTOP: connections accepted, nothing answered), then one
 // killed (SIGKILL): no failed read through the proxy.
 TEST_F(PartitionTest, WorkloadRidesThroughAFrozenAndAKilledMember) {
-  const WorkloadStats frozen = UnderFault(true, Pick(false), "STOP", seconds(5));
+  const WorkloadStats frozen = UnderFault(true, Pick(false), "STOP", seconds(4));
   std::printf("follower frozen, through the proxy: %s\n", frozen.Summary().c_str());
   ASSERT_TRUE(WaitFor(AllHealthy, seconds(30)));
-  const WorkloadStats frozen_direct = UnderFault(false, Pick(false), "STOP", seconds(5));
+  const WorkloadStats frozen_direct = UnderFault(false, Pick(false), "STOP", seconds(4));
   std::printf("follower frozen, direct to all members: %s\n", frozen_direct.Summary().c_str());
   ASSERT_TRUE(WaitFor(AllHealthy, seconds(30)));
   const WorkloadStats killed = UnderFault(true, Pick(false), "KILL", seconds(4));

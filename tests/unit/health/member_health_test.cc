@@ -126,7 +126,7 @@ TEST_F(MemberHealthTest, FlappingIsHeldOutLongerEachTime) {
 // Scenario: the whole cluster lost its leader (an election after a heal with pre-vote off);
 // when it has one again, members are readmitted at once instead of after probation and a
 // flapping hold-out. While any member takes calls, nothing changes.
-TEST(ReadmitIfNoneUsableTest, OnlyWhenNoMemberTakesCalls) {
+TEST(ReadmitIfNoneServingTest, OnlyWhenNoMemberTakesCalls) {
   HealthPolicy policy;
   auto now = MemberHealth::TimePoint() + std::chrono::hours(1);
   std::vector<MemberHealth> members(3, MemberHealth(policy, now));
@@ -147,13 +147,19 @@ TEST(ReadmitIfNoneUsableTest, OnlyWhenNoMemberTakesCalls) {
   EXPECT_FALSE(members[0].usable());  // held out, as a flapper would be
   std::vector<MemberVerdict> round = good;
   round[1] = V(Kind::kFailure, UnhealthyReason::kTimeout);
-  EXPECT_EQ(ReadmitIfNoneUsable(members, round, now), std::vector<size_t>{0});
+  EXPECT_EQ(ReadmitIfNoneServing(members, round, now), std::vector<size_t>{0});
   EXPECT_TRUE(members[0].usable());
   EXPECT_FALSE(members[1].usable());  // its verdict was bad
   EXPECT_FALSE(members[2].usable());  // drained stays drained
   // Now one member takes calls: the others go through probation as usual.
-  EXPECT_TRUE(ReadmitIfNoneUsable(members, good, now).empty());
+  EXPECT_TRUE(ReadmitIfNoneServing(members, good, now).empty());
   EXPECT_FALSE(members[1].usable());
+  // ... unless the one that takes calls had a bad round (a cut-off ex-leader not yet found
+  // out) while others had a good one.
+  round = good;
+  round[0] = V(Kind::kUnconfirmed);
+  EXPECT_EQ(ReadmitIfNoneServing(members, round, now), std::vector<size_t>{1});
+  EXPECT_TRUE(members[1].usable());
 }
 
 }  // namespace

@@ -15,6 +15,7 @@ QuorumView Q(bool stalled, uint64_t leader = 1, uint64_t term = 5) {
   q.leader = leader;
   q.term = term;
   q.stalled = stalled;
+  q.reads_majority = !stalled && q.has_leader;
   return q;
 }
 
@@ -37,6 +38,33 @@ TEST(StallTrackerTest, AStallThatOutlastsMaxHoldIsOverloadAndStopsHolding) {
   // It ends; a later stall holds again.
   EXPECT_FALSE(t.Observe(Q(false), now += milliseconds(100)));
   EXPECT_TRUE(t.Observe(Q(true), now += milliseconds(100)));
+}
+
+TEST(StallTrackerTest, AnElectionAfterTheStallKeepsHolding) {
+  StallTracker t(milliseconds(3000));
+  auto now = StallTracker::TimePoint() + std::chrono::hours(1);
+  EXPECT_TRUE(t.Observe(Q(true), now));
+  EXPECT_TRUE(t.Observe(Q(false, 0, 0), now += milliseconds(500)));  // election: no leader
+  EXPECT_TRUE(t.Observe(Q(false, 0, 0), now += milliseconds(500)));
+  EXPECT_FALSE(t.Observe(Q(false, 2, 6), now += milliseconds(100)));  // new leader, reads work
+  // Without a stall before it, an election alone does not hold (the members say no leader).
+  EXPECT_FALSE(t.Observe(Q(false, 0, 0), now += milliseconds(100)));
+  // Bounded like any stall.
+  EXPECT_TRUE(t.Observe(Q(true, 2, 6), now += milliseconds(100)));
+  EXPECT_FALSE(t.Observe(Q(false, 0, 0), now += milliseconds(3000)));
+}
+
+// Scenario: the majority still names the cut-off leader but one member's read works (it follows
+// a newly elected leader the others do not know yet): keep holding.
+TEST(StallTrackerTest, OneWorkingReadUnderTheOldLeaderIsNotTheEnd) {
+  StallTracker t(milliseconds(3000));
+  auto now = StallTracker::TimePoint() + std::chrono::hours(1);
+  EXPECT_TRUE(t.Observe(Q(true), now));
+  QuorumView one_read = Q(false);
+  one_read.reads_ok = 1;
+  one_read.reads_majority = false;
+  EXPECT_TRUE(t.Observe(one_read, now += milliseconds(100)));
+  EXPECT_FALSE(t.Observe(Q(false), now += milliseconds(100)));  // reads on a majority
 }
 
 TEST(StallTrackerTest, ANewLeaderOrTermStartsANewStall) {
