@@ -57,6 +57,12 @@ RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPol
   }
   const bool reads_work_on_majority = out.quorum.reads_ok >= majority;
   out.quorum.reads_majority = reads_work_on_majority;
+  for (const ProbeResult& r : results) {
+    if (out.quorum.has_leader && r.status == ProbeResult::Status::kOk &&
+        r.member_id == out.quorum.leader && r.read == ProbeResult::Read::kOk) {
+      out.quorum.leader_read_ok = true;
+    }
+  }
   out.quorum.stalled = answered >= majority && out.quorum.has_leader && out.quorum.reads_ok == 0;
 
   for (const ProbeResult& r : results) {

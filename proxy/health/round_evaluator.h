@@ -36,6 +36,7 @@ struct QuorumView {
   uint64_t cluster_id = 0;      // 0 when no majority agrees
   int reads_ok = 0;             // members whose linearizable probe succeeded
   bool reads_majority = false;  // reads_ok is a majority of the configured members
+  bool leader_read_ok = false;  // the named leader's own linearizable read worked
   // A majority answers Status and names a leader, yet no member's linearizable read works: the
   // leader cannot reach a quorum (cut off before it notices), or every member is overloaded.
   // Writes and linearizable reads sent now would hang.

@@ -32,7 +32,19 @@ TEST_F(RoundEvaluatorTest, AllHealthy) {
   EXPECT_EQ(v.quorum.leader, 1u);
   EXPECT_EQ(v.quorum.term, 5u);
   EXPECT_EQ(v.quorum.reads_ok, 3);
+  EXPECT_TRUE(v.quorum.reads_majority);
+  EXPECT_TRUE(v.quorum.leader_read_ok);
   for (const auto& m : v.members) EXPECT_EQ(m.kind, Kind::kGood);
+}
+
+// Scenario: the named leader's own read fails while two followers' reads work (their Status
+// answers still name it, their reads already go through a new leader).
+TEST_F(RoundEvaluatorTest, LeaderReadTrackedApart) {
+  auto leader = Healthy(1);
+  leader.read = ProbeResult::Read::kTimeout;
+  const auto v = Eval({leader, Healthy(2), Healthy(3)});
+  EXPECT_TRUE(v.quorum.reads_majority);
+  EXPECT_FALSE(v.quorum.leader_read_ok);
 }
 
 // Scenario: a member that reports no leader (field or error text or hasleader rejection) is
