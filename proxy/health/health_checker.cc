@@ -174,24 +174,19 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
     last_round_ = now;
     ++rounds_;
     stalled = stall_.Observe(verdict.quorum, now);
-    if (!stalled && verdict.quorum.stalled && published_stalled_) {
+    if (stalled && !published_stalled_) {
+      spdlog::warn(
+          "quorum stalled: members name leader {:x} but no linearizable read works on any "
+          "member; holding writes and linearizable reads (up to leaderless-wait)",
+          verdict.quorum.leader);
+    } else if (!stalled && published_stalled_ && verdict.quorum.stalled) {
       spdlog::warn(
           "quorum stalled for over leaderless-wait with the same leader: overload rather than "
           "a cut-off leader; no longer holding calls for it");
+    } else if (!stalled && published_stalled_) {
+      spdlog::info("quorum working again: releasing held writes and reads");
     }
     became_stalled = stalled && !published_stalled_;
-    if (stalled != published_stalled_) {
-      if (stalled) {
-        spdlog::warn(
-            "quorum stalled: members name leader {:x} but no linearizable read works on any "
-            "member; holding writes and linearizable reads (up to leaderless-wait)",
-            verdict.quorum.leader);
-      } else {
-        if (!verdict.quorum.stalled) {
-          spdlog::info("quorum working again: releasing held writes and reads");
-        }
-      }
-    }
     // Leader and freshness change without a state change: publish whatever differs.
     status = StatusLocked();
     changed = status != published_ || stalled != published_stalled_;
@@ -236,16 +231,15 @@ void HealthChecker::RecordLocked(size_t i, HealthState from, MemberHealth::TimeP
 void HealthChecker::Publish(const std::vector<MemberStatus>& before,
                             std::vector<MemberStatus> status, bool stalled) {
   const std::shared_ptr<const MemberSet> set = pool_->Members();
-  std::vector<std::pair<std::string, UnhealthyReason>> gone;
+  std::vector<std::pair<Member*, UnhealthyReason>> gone;
   for (size_t i = 0; i < status.size() && i < set->members.size(); ++i) {
     const bool was_usable = i >= before.size() || before[i].usable;
-    if (was_usable && !status[i].usable)
-      gone.emplace_back(set->members[i]->name(), status[i].reason);
+    if (was_usable && !status[i].usable) gone.emplace_back(set->members[i].get(), status[i].reason);
   }
   // First: re-opened streams must not land there again.
   pool_->PublishStatus(std::move(status), stalled);
   if (on_unusable_) {
-    for (const auto& [name, reason] : gone) on_unusable_(name, reason);
+    for (const auto& [member, reason] : gone) on_unusable_(*member, reason);
   }
 }
 

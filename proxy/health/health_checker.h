@@ -30,7 +30,7 @@ class HealthChecker {
 
   // Called (on the probe thread, or the admin thread for a drain) when a member stops taking
   // calls, with its reason: its streams must move. Set before Start().
-  using OnUnusable = std::function<void(const std::string& member, UnhealthyReason reason)>;
+  using OnUnusable = std::function<void(Member& member, UnhealthyReason reason)>;
   void SetOnUnusable(OnUnusable f) { on_unusable_ = std::move(f); }
 
   void Start();

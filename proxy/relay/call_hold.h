@@ -48,7 +48,8 @@ class CallHold {
   std::unique_ptr<grpc::Alarm> alarm_, fired_;
 };
 
-// The error for a call that could not be held: `why` says which bound.
+// The error for a call that could not be held: `reasons` (why no member could take it) and the
+// bounds that were reached.
 grpc::Status HoldRefused(const CallHolder& holder, const std::string& reasons);
 
 }  // namespace ehp

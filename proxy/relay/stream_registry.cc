@@ -53,8 +53,7 @@ size_t StreamRegistry::CloseMember(const std::string& member, const grpc::Status
   size_t k = 0;
   for (const auto& [id, e] : streams_) {
     if (e.member != member) continue;
-    const auto when = start + window * k++ / n;
-    pending_.emplace(when, Pending{when, id, status});
+    pending_.emplace(start + window * k++ / n, Pending{id, status});
   }
   if (!closer_.joinable()) closer_ = std::thread([this] { CloseLoop(); });
   wake_.notify_all();

@@ -49,7 +49,6 @@ class StreamRegistry {
     std::string member;
   };
   struct Pending {
-    std::chrono::steady_clock::time_point when;
     uint64_t id;
     grpc::Status status;
   };
@@ -60,6 +59,7 @@ class StreamRegistry {
   std::map<uint64_t, Entry> streams_;  // guarded by mu_; in the order they opened
   uint64_t next_id_ = 1;               // guarded by mu_
   bool closing_ = false;               // guarded by mu_
+  // Streams to end, by when.
   std::multimap<std::chrono::steady_clock::time_point, Pending> pending_;  // guarded by mu_
   std::thread closer_;  // started with the first spread close
 };

@@ -1,8 +1,11 @@
 #include "proxy/server/proxy_server.h"
 
+#include <array>
+
 #include <grpcpp/server_builder.h>
 #include <spdlog/spdlog.h>
 
+#include "proxy/config/settings.h"
 #include "proxy/server/listener_credentials.h"
 
 namespace ehp {
@@ -34,7 +37,7 @@ ProxyServer::ProxyServer(const Config& config)
              AdminServer::Tls{.files = AdminTlsFiles(config_),
                               .require_client_cert = config_.metrics_client_cert_auth}),
       certificates_(config_.cert_reload_interval, &metrics_.certificate_reloads) {
-  MoveStreamsOnEviction(*backends_);
+  MoveCallsOnEviction(*backends_);
   if (!config_.cert_file.empty()) {
     certificates_.Watch("client", {config_.cert_file, config_.key_file, config_.trusted_ca_file});
   }
@@ -57,32 +60,29 @@ std::string ProxyServer::RenderMetrics() const {
 }
 
 bool ProxyServer::SetDrained(const std::string& member, bool drained) {
-  return backends()->health.SetDrained(member, drained);  // streams move in MoveStreams
+  // Its streams and reads move in MoveCallsOnEviction.
+  return backends()->health.SetDrained(member, drained);
 }
 
-void ProxyServer::MoveStreamsOnEviction(Backends& b) {
+void ProxyServer::MoveCallsOnEviction(Backends& b) {
   const std::chrono::milliseconds window = b.config.stream_close_window;
-  UpstreamPool* pool = b.upstream.get();
-  b.health.SetOnUnusable([this, window, pool](const std::string& member, UnhealthyReason reason) {
+  b.health.SetOnUnusable([this, window](Member& member, UnhealthyReason reason) {
     // Reads still waiting on it go to another member now instead of hanging until their
     // deadline (a frozen or cut-off member may never answer).
-    for (const auto& m : pool->Members()->members) {
-      if (m->name() != member) continue;
-      if (const size_t moved = m->MoveCallsOff(); moved > 0) {
-        spdlog::info("member {} out of service ({}): moving {} read(s) in flight", member,
-                     ToString(reason), moved);
-      }
+    if (const size_t moved = member.MoveCallsOff(); moved > 0) {
+      spdlog::info("member {} out of service ({}): moving {} read(s) in flight", member.name(),
+                   ToString(reason), moved);
     }
     // UNAVAILABLE with a message of our own: clientv3 re-opens watches (from the last revision
     // it saw) and keep-alive streams; they land on members that take calls.
     const size_t n = streams_.CloseMember(
-        member,
+        member.name(),
         grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                     "etcd-health-proxy: member " + member + " is out of service (" +
+                     "etcd-health-proxy: member " + member.name() + " is out of service (" +
                          std::string(ToString(reason)) + "); re-open the stream"),
         window);
     if (n > 0) {
-      spdlog::info("member {} out of service ({}): moving {} stream(s) over {} ms", member,
+      spdlog::info("member {} out of service ({}): moving {} stream(s) over {} ms", member.name(),
                    ToString(reason), n, window.count());
     }
   });
@@ -94,31 +94,31 @@ std::shared_ptr<Backends> ProxyServer::backends() const {
 }
 
 std::vector<std::string> ProxyServer::Reload(const Config& next) {
+  // The client listener and the admin plane are built once; a reload names what it ignored.
+  static constexpr std::array kRestartOnly = {"listen-addr",
+                                              "cert-file",
+                                              "key-file",
+                                              "trusted-ca-file",
+                                              "insecure-listen",
+                                              "max-recv-bytes",
+                                              "max-send-bytes",
+                                              "metrics-addr",
+                                              "metrics-cert-file",
+                                              "metrics-key-file",
+                                              "metrics-trusted-ca-file",
+                                              "metrics-client-cert-auth",
+                                              "admin-read-timeout",
+                                              "shutdown-grace",
+                                              "max-held-calls",
+                                              "max-held-bytes"};
   std::vector<std::string> restart;
-  const auto differs = [&](const char* name, bool changed) {
-    if (changed) restart.push_back(name);
-  };
-  differs("listen-addr", next.listen_addr.raw != config_.listen_addr.raw);
-  differs("cert-file", next.cert_file != config_.cert_file);
-  differs("key-file", next.key_file != config_.key_file);
-  differs("trusted-ca-file", next.trusted_ca_file != config_.trusted_ca_file);
-  differs("insecure-listen", next.insecure_listen != config_.insecure_listen);
-  differs("max-recv-bytes", next.max_recv_bytes != config_.max_recv_bytes);
-  differs("max-send-bytes", next.max_send_bytes != config_.max_send_bytes);
-  differs("metrics-addr", next.metrics_addr.raw != config_.metrics_addr.raw);
-  differs("admin-read-timeout", next.admin_read_timeout != config_.admin_read_timeout);
-  differs("shutdown-grace", next.shutdown_grace != config_.shutdown_grace);
-  differs("max-held-calls", next.max_held_calls != config_.max_held_calls);
-  differs("max-held-bytes", next.max_held_bytes != config_.max_held_bytes);
-  differs("metrics-cert-file", next.metrics_cert_file != config_.metrics_cert_file);
-  differs("metrics-key-file", next.metrics_key_file != config_.metrics_key_file);
-  differs("metrics-trusted-ca-file",
-          next.metrics_trusted_ca_file != config_.metrics_trusted_ca_file);
-  differs("metrics-client-cert-auth",
-          next.metrics_client_cert_auth != config_.metrics_client_cert_auth);
+  for (const char* name : kRestartOnly) {
+    const Setting* setting = FindSetting(name);
+    if (setting->show(next) != setting->show(config_)) restart.push_back(name);
+  }
 
   auto fresh = std::make_shared<Backends>(next, &metrics_);
-  MoveStreamsOnEviction(*fresh);
+  MoveCallsOnEviction(*fresh);
   const auto old = backends();
   // Drained members stay drained across a reload.
   for (const auto& m : old->health.Snapshot().members) {

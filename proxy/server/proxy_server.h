@@ -78,8 +78,9 @@ class ProxyServer {
 
  private:
   void WatchUpstreamCertificates(const Config& config);
-  // Ends a member's streams (spread over stream-close-window) when it stops taking calls.
-  void MoveStreamsOnEviction(Backends& backends);
+  // When a member stops taking calls: resends its reads in flight and ends its streams (spread
+  // over stream-close-window) so they re-open elsewhere.
+  void MoveCallsOnEviction(Backends& backends);
 
   const Config config_;
   ProxyMetrics metrics_;

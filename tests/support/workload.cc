@@ -299,12 +299,9 @@ void Workload::Watcher() {
                             s.error_code() == grpc::StatusCode::INTERNAL) &&
                            s.error_message() != "etcdserver: no leader";
     (resumable ? shared_->stats.watch_restarts : shared_->stats.watch_errors)++;
-    if (shared_->stats.errors.size() < 8) {
-      shared_->stats.errors.push_back("watch ended: " + std::to_string(s.error_code()) + " " +
-                                      s.error_message());
-    }
-    // clientv3 backs off before re-opening; so does this client.
     lock.unlock();
+    shared_->Error("watch ended", s);
+    // clientv3 backs off before re-opening; so does this client.
     std::this_thread::sleep_for(milliseconds(50));
   }
 }
