@@ -11,6 +11,7 @@
 #include "proxy/config/settings.h"
 #include "proxy/log/logging.h"
 #include "proxy/server/proxy_server.h"
+#include "proxy/service/service_notifier.h"
 #include "version.h"
 
 namespace {
@@ -20,13 +21,16 @@ constexpr int kExitUsage = 2;
 
 // SIGHUP: the same flags and the config file, read again. A configuration with any problem is
 // refused as a whole and the running one stays.
-void Reload(const std::vector<std::string>& args, ehp::ProxyServer* server) {
+void Reload(const std::vector<std::string>& args, ehp::ProxyServer* server,
+            ehp::ServiceNotifier* notifier) {
   spdlog::info("SIGHUP: reloading the configuration");
+  notifier->Reloading();
   ehp::LoadResult next = ehp::LoadConfig(args);
   if (!next.ok()) {
     for (const std::string& e : next.errors) spdlog::error("reload refused: {}", e);
     spdlog::error("reload refused: {} problem(s); the running configuration stays",
                   next.errors.size());
+    notifier->Reloaded();
     return;
   }
   ehp::SetUpLogging(next.config.log_level, next.config.log_format);
@@ -34,6 +38,7 @@ void Reload(const std::vector<std::string>& args, ehp::ProxyServer* server) {
     spdlog::warn("reload: a change of --{} needs a restart; the old value stays in effect", name);
   }
   spdlog::info("reload done");
+  notifier->Reloaded();
 }
 
 }  // namespace
@@ -77,17 +82,23 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", error);
     return kExitRuntime;
   }
+  // Ready for systemd once the listener is bound and the first probe round is judged (Start
+  // waits for it).
+  ehp::ServiceNotifier notifier([&server] { return server.StatusLine(); },
+                                [&server](std::string* why) { return server.Alive(why); });
+  notifier.Ready();
 
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      Reload(args, &server);
+      Reload(args, &server, &notifier);
       continue;
     }
     spdlog::info("{} received", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     break;
   }
+  notifier.Stopping();
   server.Shutdown();
   return 0;
 }

@@ -215,6 +215,7 @@ bool AdminServer::Start(std::string* error) {
   }
   port_ = acceptor_.local_endpoint().port();
   Accept();
+  Heartbeat();
   thread_ = std::thread([this] { io_.run(); });
   spdlog::info("admin plane on {}://{}:{} (/metrics /livez /readyz /status /events){}",
                tls_.files.cert.empty() ? "http" : "https", address_.host, port_,
@@ -229,6 +230,21 @@ void AdminServer::Stop() {
   if (!thread_.joinable()) return;
   io_.stop();
   thread_.join();
+}
+
+void AdminServer::Heartbeat() {
+  last_heartbeat_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                           std::memory_order_relaxed);
+  heartbeat_.expires_after(std::chrono::seconds(1));
+  heartbeat_.async_wait([this](beast::error_code ec) {
+    if (!ec) Heartbeat();
+  });
+}
+
+double AdminServer::SecondsSinceHeartbeat() const {
+  const auto last = std::chrono::steady_clock::time_point(
+      std::chrono::steady_clock::duration(last_heartbeat_ns_.load(std::memory_order_relaxed)));
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - last).count();
 }
 
 void AdminServer::Accept() {

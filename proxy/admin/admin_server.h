@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <memory>
@@ -48,10 +49,15 @@ class AdminServer {
   // the previous files stay in use) when they cannot be loaded. Thread-safe.
   bool ReloadTls(std::string* error);
 
+  // Seconds since the admin thread last ran its heartbeat (every second); large when the thread
+  // is stuck. Thread-safe.
+  double SecondsSinceHeartbeat() const;
+
  private:
   template <class Stream>
   class Session;
   void Accept();
+  void Heartbeat();
   std::shared_ptr<boost::asio::ssl::context> TlsContext();
 
   const HttpAddress address_;
@@ -63,6 +69,8 @@ class AdminServer {
   boost::asio::io_context io_{1};
   boost::asio::ip::tcp::acceptor acceptor_{io_};
   std::atomic<int> sessions_{0};
+  boost::asio::steady_timer heartbeat_{io_};
+  std::atomic<int64_t> last_heartbeat_ns_{0};  // steady_clock, since its epoch
   std::thread thread_;
   int port_ = 0;
 };

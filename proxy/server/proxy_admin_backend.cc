@@ -23,6 +23,9 @@ std::chrono::system_clock::time_point ToSystem(std::chrono::steady_clock::time_p
              std::chrono::steady_clock::now() - t);
 }
 
+// The admin heartbeat runs every second; this many missed ones mean the thread is stuck.
+constexpr double kAdminLoopLimitSeconds = 10;
+
 }  // namespace
 
 std::string FormatTime(std::chrono::system_clock::time_point t) {
@@ -49,7 +52,12 @@ std::vector<AdminBackend::Check> ProxyAdminBackend::LivenessChecks() {
   const double since = server_->backends()->health.SecondsSinceLastRound();
   char detail[64];
   std::snprintf(detail, sizeof detail, "last probe round %.1fs ago", since);
-  return {{"health-loop", since < limit, detail}, {"admin-loop", true, ""}};
+  // The admin thread answers this very request, but the watchdog asks from another thread.
+  const double admin_since = server_->admin_heartbeat_age();
+  char admin_detail[64];
+  std::snprintf(admin_detail, sizeof admin_detail, "last heartbeat %.1fs ago", admin_since);
+  return {{"health-loop", since < limit, detail},
+          {"admin-loop", admin_since < kAdminLoopLimitSeconds, admin_detail}};
 }
 
 std::vector<AdminBackend::Check> ProxyAdminBackend::ReadinessChecks() {

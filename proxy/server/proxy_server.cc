@@ -7,6 +7,7 @@
 
 #include "proxy/config/settings.h"
 #include "proxy/server/listener_credentials.h"
+#include "proxy/service/status_line.h"
 
 namespace ehp {
 namespace {
@@ -187,6 +188,19 @@ bool ProxyServer::Start(std::string* error) {
                                                  : "mutual TLS",
                config_.endpoints.size(), config_.upstream_connections);
   return true;
+}
+
+bool ProxyServer::Alive(std::string* why) {
+  for (const AdminBackend::Check& check : admin_backend_.LivenessChecks()) {
+    if (check.ok) continue;
+    *why = check.name + " stuck (" + check.detail + ")";
+    return false;
+  }
+  return true;
+}
+
+std::string ProxyServer::StatusLine() const {
+  return ehp::StatusLine(backends()->health.Snapshot());
 }
 
 std::string ProxyServer::Address() const {

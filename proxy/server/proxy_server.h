@@ -75,6 +75,12 @@ class ProxyServer {
   bool serving() const { return serving_.load(std::memory_order_acquire); }
   // The admin plane's port (useful with port 0).
   int admin_port() const { return admin_.port(); }
+  double admin_heartbeat_age() const { return admin_.SecondsSinceHeartbeat(); }
+  // True while the health loop and the admin thread still turn (what /livez checks); *why
+  // names the first that does not.
+  bool Alive(std::string* why);
+  // The one-line summary for the service manager ("3/3 members healthy, leader m2").
+  std::string StatusLine() const;
 
  private:
   void WatchUpstreamCertificates(const Config& config);

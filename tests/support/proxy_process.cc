@@ -5,7 +5,8 @@
 namespace ehp::testing {
 
 ProxyProcess::ProxyProcess(const std::string& dir, const std::string& endpoints, const Certs& certs,
-                           const std::vector<std::string>& extra)
+                           const std::vector<std::string>& extra,
+                           const std::vector<std::string>& env)
     : port_(FreePort()), log_path_(dir + "/proxy-" + std::to_string(port_) + ".log") {
   std::vector<std::string> argv = {EHP_BINARY,
                                    "--endpoints=" + endpoints,
@@ -18,7 +19,7 @@ ProxyProcess::ProxyProcess(const std::string& dir, const std::string& endpoints,
                                    "--trusted-ca-file=" + certs.ca(),
                                    "--metrics-addr=127.0.0.1:0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  process_ = Process(argv, log_path_);
+  process_ = Process(argv, log_path_, env);
   for (int i = 0; i < 200; ++i) {
     if (log().find("listening on") != std::string::npos || !process_.running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));

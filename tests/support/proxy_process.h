@@ -12,10 +12,11 @@ namespace ehp::testing {
 
 class ProxyProcess {
  public:
-  // Starts the binary with mTLS on both sides towards `endpoints`, plus `extra` flags, on a free
-  // port, and waits until it listens.
+  // Starts the binary with mTLS on both sides towards `endpoints`, plus `extra` flags and `env`
+  // variables (NAME=value), on a free port, and waits until it listens.
   ProxyProcess(const std::string& dir, const std::string& endpoints, const Certs& certs,
-               const std::vector<std::string>& extra = {});
+               const std::vector<std::string>& extra = {},
+               const std::vector<std::string>& env = {});
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::string url() const { return "https://" + address(); }
