@@ -6,7 +6,9 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 BIN := build/release/proxy/etcd-health-proxy
 
-.PHONY: all deps build run test test-release test-asan test-tsan format clean
+PKG_DIR := build/package
+
+.PHONY: all deps build package run test test-release test-asan test-tsan format clean
 
 all: build
 
@@ -16,6 +18,11 @@ deps:
 build: deps
 	cmake --preset release -G "Unix Makefiles" >/dev/null
 	cmake --build build/release -j $(JOBS)
+
+# The Debian package, in $(PKG_DIR) (the Dockerfile runs exactly this).
+package: build
+	cd build/release && cpack -G DEB -B $(CURDIR)/$(PKG_DIR)
+	@ls $(PKG_DIR)/*.deb
 
 # A local 3-member etcd cluster with TLS and the proxy in front of it; Ctrl-C stops everything.
 run: build
