@@ -13,12 +13,14 @@
 #include <sstream>
 #include <thread>
 
+#include "chaos/workload/workload.h"
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/proxy_fixture.h"
-#include "tests/support/workload.h"
 
 namespace ehp::testing {
 namespace {
+using chaos::Workload;
+using chaos::WorkloadStats;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;

@@ -1,4 +1,4 @@
-#include "tests/support/workload.h"
+#include "chaos/workload/workload.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,7 +6,7 @@
 
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 
-namespace ehp::testing {
+namespace ehp::chaos {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -29,10 +29,48 @@ std::string PrefixEnd(std::string prefix) {
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
+const char* CodeName(grpc::StatusCode code) {
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
+  const int i = static_cast<int>(code);
+  return i >= 0 && i < 17 ? kNames[i] : "UNKNOWN_CODE";
+}
+
 }  // namespace
+
+// A key's state as the writer knows it.
+struct Workload::Key {
+  enum { kAbsent, kPresent, kUnknown } state = kUnknown;
+  int64_t mod_revision = 0;
+  int updates = 0;
+  bool busy = false;
+  // For the lost-write check: the value of the last acknowledged write (empty: deleted), and
+  // whether a write failed after it (its outcome, and so the key's value, is unknown).
+  bool acked = false;
+  std::string acked_value;
+  bool uncertain = false;
+};
 
 struct Workload::Shared {
   std::mutex mu;
+  Clock::time_point start = Clock::now();
+  std::mutex keys_mu;
+  std::vector<Key> keys;                         // guarded by keys_mu
   WorkloadStats stats;                           // guarded by mu
   std::vector<int64_t> written;                  // guarded by mu: revisions of successful writes
   std::vector<int64_t> seen;                     // guarded by mu: revisions the watch delivered
@@ -42,6 +80,16 @@ struct Workload::Shared {
   int64_t start_revision = 0;
   int64_t lease = 0;
   std::atomic<uint64_t> next{0};
+
+  // Requires mu.
+  void RecordLocked(CallKind kind, const grpc::Status& s, Clock::time_point began) {
+    const auto now = Clock::now();
+    stats.timeline.Record(kind, s.ok(), now - start, now - began);
+    if (!s.ok()) {
+      stats.timeline.RecordError(std::string(CodeName(s.error_code())) + " " +
+                                 s.error_message().substr(0, 80));
+    }
+  }
 
   void Error(const std::string& what, const grpc::Status& s) {
     std::lock_guard lock(mu);
@@ -63,6 +111,10 @@ std::string WorkloadStats::Summary() const {
                 watch_duplicates, watch_out_of_order, watch_restarts, watch_errors,
                 lease_alive ? "alive" : "EXPIRED", keepalive_restarts);
   std::string out = buf;
+  if (keys_checked > 0) {
+    out += "; " + std::to_string(keys_checked) + " keys checked, " + std::to_string(lost_writes) +
+           " acknowledged writes lost";
+  }
   for (const auto& e : errors) out += "\n  " + e;
   return out;
 }
@@ -70,7 +122,9 @@ std::string WorkloadStats::Summary() const {
 Workload::Workload(std::vector<std::shared_ptr<grpc::Channel>> channels, std::string prefix)
     : channels_(std::move(channels)),
       prefix_(std::move(prefix)),
-      shared_(std::make_shared<Shared>()) {}
+      shared_(std::make_shared<Shared>()) {
+  shared_->keys.resize(kKeys);
+}
 
 Workload::~Workload() {
   if (writer_.joinable() || !threads_.empty()) Stop();
@@ -91,7 +145,8 @@ void Workload::Start() {
   grant.set_ttl(5);
   etcdserverpb::LeaseGrantResponse granted;
   if (lease->LeaseGrant(&lctx, grant, &granted).ok()) shared_->lease = granted.id();
-  shared_->last_write_ok = Clock::now();
+  shared_->start = Clock::now();
+  shared_->last_write_ok = shared_->start;
   threads_.emplace_back([this] { Watcher(); });
   threads_.emplace_back([this] { Reader(); });
   threads_.emplace_back([this] { Reader(); });
@@ -123,6 +178,7 @@ void Workload::Reader() {
     {
       std::lock_guard lock(shared_->mu);
       (s.ok() ? shared_->stats.reads_ok : shared_->stats.reads_failed)++;
+      shared_->RecordLocked(CallKind::kRead, s, start);
       shared_->stats.longest_read_ms =
           std::max(shared_->stats.longest_read_ms, Ms(Clock::now() - start));
     }
@@ -136,20 +192,13 @@ void Workload::Reader() {
 // a write in flight is skipped; after a failed write its state is unknown and the next write
 // deletes it if present.
 void Workload::Writer() {
-  struct Key {
-    enum { kAbsent, kPresent, kUnknown } state = kUnknown;
-    int64_t mod_revision = 0;
-    int updates = 0;
-    bool busy = false;
-  };
   struct Op {
     grpc::ClientContext ctx;
     etcdserverpb::TxnRequest req;
     etcdserverpb::TxnResponse resp;
     int key;
+    Clock::time_point start;
   };
-  auto keys = std::make_shared<std::vector<Key>>(kKeys);
-  auto keys_mu = std::make_shared<std::mutex>();
   std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs;
   for (const auto& c : channels_) stubs.push_back(etcdserverpb::KV::NewStub(c));
   auto next_tick = Clock::now();
@@ -158,10 +207,10 @@ void Workload::Writer() {
     std::this_thread::sleep_until(next_tick);
     auto op = std::make_unique<Op>();
     {
-      std::lock_guard lock(*keys_mu);
+      std::lock_guard lock(shared_->keys_mu);
       int k = static_cast<int>(n % kKeys);
-      if ((*keys)[k].busy) continue;
-      Key& key = (*keys)[k];
+      if (shared_->keys[k].busy) continue;
+      Key& key = shared_->keys[k];
       key.busy = true;
       op->key = k;
       const std::string name = prefix_ + std::to_string(k);
@@ -192,6 +241,7 @@ void Workload::Writer() {
       }
     }
     op->ctx.set_deadline(Deadline());
+    op->start = Clock::now();
     const uint64_t now_in_flight = ++in_flight_;
     {
       std::lock_guard lock(shared_->mu);
@@ -200,30 +250,37 @@ void Workload::Writer() {
     }
     Op* raw = op.release();
     stubs[shared_->next++ % stubs.size()]->async()->Txn(
-        &raw->ctx, &raw->req, &raw->resp,
-        [this, raw, keys, keys_mu, shared = shared_](grpc::Status s) {
+        &raw->ctx, &raw->req, &raw->resp, [this, raw, shared = shared_](grpc::Status s) {
           std::unique_ptr<Op> op(raw);
           {
-            std::lock_guard lock(*keys_mu);
-            Key& key = (*keys)[op->key];
+            std::lock_guard lock(shared->keys_mu);
+            Key& key = shared->keys[op->key];
             key.busy = false;
             const bool is_delete =
                 op->req.success_size() > 0 && op->req.success(0).has_request_delete_range();
             if (!s.ok()) {
               key.state = Key::kUnknown;
+              key.uncertain = true;  // it may or may not have been applied
             } else if (!op->resp.succeeded()) {
               key.state = key.state == Key::kUnknown ? Key::kAbsent : Key::kUnknown;
-            } else if (is_delete) {
-              key.state = Key::kAbsent;
-              key.updates = 0;
             } else {
-              key.updates = key.state == Key::kPresent ? key.updates + 1 : 0;
-              key.state = Key::kPresent;
-              key.mod_revision = op->resp.header().revision();
+              // The compare held, so the key is now exactly what this write made it.
+              key.acked = true;
+              key.uncertain = false;
+              key.acked_value = is_delete ? "" : op->req.success(0).request_put().value();
+              if (is_delete) {
+                key.state = Key::kAbsent;
+                key.updates = 0;
+              } else {
+                key.updates = key.state == Key::kPresent ? key.updates + 1 : 0;
+                key.state = Key::kPresent;
+                key.mod_revision = op->resp.header().revision();
+              }
             }
           }
           {
             std::lock_guard lock(shared->mu);
+            shared->RecordLocked(CallKind::kWrite, s, op->start);
             if (s.ok()) {
               shared->stats.writes_ok++;
               const auto now = Clock::now();
@@ -331,6 +388,12 @@ void Workload::LeaseKeeper() {
   }
 }
 
+Workload::Progress Workload::progress() const {
+  std::lock_guard lock(shared_->mu);
+  const WorkloadStats& s = shared_->stats;
+  return {s.reads_ok, s.reads_failed, s.writes_ok, s.writes_failed, s.watch_events};
+}
+
 WorkloadStats Workload::Stop() {
   // Stop the load first (the writer returns once its writes in flight are answered), then let
   // the watch catch up with the last successful write.
@@ -364,6 +427,7 @@ WorkloadStats Workload::Stop() {
       }
     }
   }
+  CheckAcknowledgedWrites(&stats);
   if (shared_->lease != 0) {
     auto lease = etcdserverpb::Lease::NewStub(channels_[0]);
     grpc::ClientContext ctx;
@@ -382,4 +446,44 @@ WorkloadStats Workload::Stop() {
   return stats;
 }
 
-}  // namespace ehp::testing
+void Workload::CheckAcknowledgedWrites(WorkloadStats* stats) {
+  std::vector<Key> keys;
+  {
+    std::lock_guard lock(shared_->keys_mu);
+    keys = shared_->keys;
+  }
+  // Linearizable reads, retried across the channels: the check must not fail for a transient
+  // reason the load itself already counted.
+  std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs;
+  for (const auto& c : channels_) stubs.push_back(etcdserverpb::KV::NewStub(c));
+  for (size_t k = 0; k < keys.size(); ++k) {
+    if (!keys[k].acked || keys[k].uncertain) continue;
+    etcdserverpb::RangeRequest req;
+    req.set_key(prefix_ + std::to_string(k));
+    etcdserverpb::RangeResponse resp;
+    grpc::Status s;
+    for (int attempt = 0; attempt < 6; ++attempt) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(Deadline(seconds(5)));
+      s = stubs[static_cast<size_t>(attempt) % stubs.size()]->Range(&ctx, req, &resp);
+      if (s.ok()) break;
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+    if (!s.ok()) {
+      stats->errors.push_back("lost-write check: key " + req.key() +
+                              " unreadable: " + s.error_message());
+      continue;
+    }
+    stats->keys_checked++;
+    const std::string actual = resp.kvs_size() > 0 ? resp.kvs(0).value() : "";
+    if (actual != keys[k].acked_value) {
+      if (stats->lost_writes++ < 3) {
+        stats->errors.push_back("lost write: " + req.key() + " holds \"" + actual +
+                                "\", its last acknowledged write made it \"" + keys[k].acked_value +
+                                "\"");
+      }
+    }
+  }
+}
+
+}  // namespace ehp::chaos

@@ -16,7 +16,9 @@
 #include <thread>
 #include <vector>
 
-namespace ehp::testing {
+#include "chaos/workload/timeline.h"
+
+namespace ehp::chaos {
 
 struct WorkloadStats {
   uint64_t reads_ok = 0, reads_failed = 0;
@@ -29,6 +31,10 @@ struct WorkloadStats {
   uint64_t watch_errors = 0;    // errors clientv3 hands to the application ("no leader", ...)
   uint64_t keepalive_restarts = 0;
   bool lease_alive = false;
+  // At the end every key whose last write was acknowledged (and not followed by a failed one) is
+  // read back: it must hold that write's value, or be absent after an acknowledged delete.
+  uint64_t keys_checked = 0, lost_writes = 0;
+  Timeline timeline;
   std::vector<std::string> errors;  // the first few, for the test log
   std::string Summary() const;
 };
@@ -40,15 +46,22 @@ class Workload {
   void Start();
   // Stops the load, waits for the watch to catch up with the last write, checks the lease.
   WorkloadStats Stop();
+  // Counters so far, for a progress line.
+  struct Progress {
+    uint64_t reads_ok, reads_failed, writes_ok, writes_failed, watch_events;
+  };
+  Progress progress() const;
   // Writes in flight right now.
   uint64_t writes_in_flight() const { return in_flight_.load(); }
 
  private:
   struct Shared;
+  struct Key;
   void Reader();
   void Writer();
   void Watcher();
   void LeaseKeeper();
+  void CheckAcknowledgedWrites(WorkloadStats* stats);
 
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   const std::string prefix_;
@@ -59,4 +72,4 @@ class Workload {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace ehp::testing
+}  // namespace ehp::chaos
