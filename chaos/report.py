@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""The drill report from the runs drill.sh left in DIR/runs/<scenario>--<mode>/:
+report.json (every figure), report.md (a table per scenario, one row per mode, with the proxy's
+targets checked) and <scenario>.png (gnuplot: calls per second ok and failed, p99 latency, the
+fault window shaded, the proxy's member state changes marked).
+
+    report.py DIR [--check]    --check: exit 1 when a proxy run misses its target
+"""
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+MODES = ["proxy", "direct", "grpc-proxy", "haproxy"]
+# What the proxy must achieve per scenario: failed reads, failed writes allowed (None: no
+# bound, reported only). Every scenario also needs: no lost acknowledged write, no watch gap,
+# duplicate, reordering or application-visible watch error, and the lease alive.
+TARGETS = {
+    "follower-cut": (0, 0),
+    "oneway-in": (0, 0),
+    "oneway-out": (0, 0),
+    "freeze": (0, 0),
+    "kill": (0, 0),
+    "latency": (0, 0),
+    "blackhole": (0, 0),
+    "leader-cut": (0, 40),
+    "zone-loss": (0, 40),
+    "rolling-restart": (0, 60),
+    "loss": (None, None),
+}
+
+
+def read_faults(path):
+    marks = []
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                when, _, what = line.strip().partition(" ")
+                marks.append((float(when), what))
+    return marks
+
+
+def parse_time(s):
+    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def analyse(run_dir, scenario, mode):
+    with open(os.path.join(run_dir, "summary.json")) as f:
+        client = json.load(f)
+    marks = read_faults(os.path.join(run_dir, "faults.txt"))
+    start = next((t for t, w in marks if w == "load_start"), marks[0][0] if marks else 0)
+    fault_start = next((t for t, w in marks if w.startswith("fault_start")), None)
+    fault_end = next((t for t, w in marks if w == "fault_end"), None)
+    fault = next((w[len("fault_start "):] for t, w in marks if w.startswith("fault_start")), "")
+    run = {
+        "scenario": scenario,
+        "mode": mode,
+        "fault": fault,
+        "fault_start_s": round(fault_start - start, 2) if fault_start else None,
+        "fault_end_s": round(fault_end - start, 2) if fault_end else None,
+        "client": client,
+        "member_events": [],
+        "evicted_after_s": None,
+        "readmitted_after_s": None,
+    }
+    events_path = os.path.join(run_dir, "events.json")
+    if os.path.exists(events_path) and os.path.getsize(events_path) > 0:
+        with open(events_path) as f:
+            try:
+                events = json.load(f).get("events", [])
+            except ValueError:
+                events = []
+        for e in events:
+            t = parse_time(e["time"]) - start
+            run["member_events"].append({"t_s": round(t, 2), "member": e["member"],
+                                         "to": e["to"], "reason": e["reason"]})
+            if (fault_start and e["to"] == "evicted" and run["evicted_after_s"] is None
+                    and t >= fault_start - start - 0.5):
+                run["evicted_after_s"] = round(t - (fault_start - start), 2)
+            if (fault_end and e["to"] == "healthy" and run["readmitted_after_s"] is None
+                    and t >= fault_end - start):
+                run["readmitted_after_s"] = round(t - (fault_end - start), 2)
+    run["target"] = check_target(run)
+    return run
+
+
+def check_target(run):
+    """None when the mode or scenario has no target; else a list of misses (empty: met)."""
+    if run["mode"] != "proxy" or run["scenario"] not in TARGETS:
+        return None
+    c = run["client"]
+    reads_max, writes_max = TARGETS[run["scenario"]]
+    misses = []
+    if reads_max is not None and c["reads"]["failed"] > reads_max:
+        misses.append("%d failed reads (target %d)" % (c["reads"]["failed"], reads_max))
+    if writes_max is not None and c["writes"]["failed"] > writes_max:
+        misses.append("%d failed writes (target %d)" % (c["writes"]["failed"], writes_max))
+    if c["lost_writes"]:
+        misses.append("%d acknowledged writes lost" % c["lost_writes"])
+    w = c["watch"]
+    for key in ("missed", "duplicates", "out_of_order", "errors"):
+        if w[key]:
+            misses.append("watch %s %d" % (key.replace("_", " "), w[key]))
+    if not c["lease_alive"]:
+        misses.append("lease expired")
+    return misses
+
+
+def fmt_ms(v):
+    return "%.0f" % v if v < 100 else "%.0f" % v
+
+
+def markdown(runs):
+    out = ["# Drill report", ""]
+    out.append("Client figures as `ehp-loadgen` saw them (linearizable gets and lists, compare-"
+               "and-swap writes at 100/s, a prefix watch, a lease). Latencies in ms. "
+               "`gap`: longest stretch without a successful write. Watch: missed / duplicate / "
+               "out of order / resumed / errors handed to the application. Evicted / readmitted: "
+               "seconds after the fault / the heal, from the proxy's `/events`.")
+    out.append("")
+    scenarios = []
+    for r in runs:
+        if r["scenario"] not in scenarios:
+            scenarios.append(r["scenario"])
+    for s in scenarios:
+        rows = [r for r in runs if r["scenario"] == s]
+        out.append("## %s: %s" % (s, rows[0]["fault"]))
+        out.append("")
+        out.append("| mode | reads ok / failed | writes ok / failed | write p50 / p99 / max | "
+                   "read p99 / max | gap | watch | lost / checked keys | lease | evicted / readmitted "
+                   "| target |")
+        out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for r in sorted(rows, key=lambda r: MODES.index(r["mode"]) if r["mode"] in MODES else 9):
+            c = r["client"]
+            w = c["watch"]
+            ev = "-"
+            if r["mode"] == "proxy":
+                ev = "%s / %s" % (
+                    "%.2f s" % r["evicted_after_s"] if r["evicted_after_s"] is not None else "none",
+                    "%.2f s" % r["readmitted_after_s"]
+                    if r["readmitted_after_s"] is not None else "none")
+            target = "-"
+            if r["target"] is not None:
+                target = "met" if not r["target"] else "MISSED: " + "; ".join(r["target"])
+            out.append("| %s | %d / %d | %d / %d | %s / %s / %s | %s / %s | %.2f s | "
+                       "%d / %d / %d / %d / %d | %d / %d | %s | %s | %s |" % (
+                           r["mode"], c["reads"]["ok"], c["reads"]["failed"], c["writes"]["ok"],
+                           c["writes"]["failed"], fmt_ms(c["writes"]["p50_ms"]),
+                           fmt_ms(c["writes"]["p99_ms"]), fmt_ms(c["writes"]["max_ms"]),
+                           fmt_ms(c["reads"]["p99_ms"]), fmt_ms(c["reads"]["max_ms"]),
+                           c["longest_write_gap_ms"] / 1000.0, w["missed"], w["duplicates"],
+                           w["out_of_order"], w["restarts"], w["errors"], c["lost_writes"],
+                           c["keys_checked"],
+                           "alive" if c["lease_alive"] else "EXPIRED", ev, target))
+        errors = []
+        for r in rows:
+            for msg, n in sorted(r["client"]["errors"].items(), key=lambda kv: -kv[1])[:3]:
+                errors.append("%s: %d x `%s`" % (r["mode"], n, msg.replace("`", "'")))
+        if errors:
+            out.append("")
+            out.append("Errors clients saw (most frequent first): " + "; ".join(errors) + ".")
+        if os.path.exists(os.path.join(REPORT_DIR, s + ".png")):
+            out.append("")
+            out.append("![%s](%s.png)" % (s, s))
+        out.append("")
+    return "\n".join(out)
+
+
+def plot(report_dir, scenario, runs):
+    if shutil.which("gnuplot") is None:
+        return False
+    rows = sorted([r for r in runs if r["scenario"] == scenario],
+                  key=lambda r: MODES.index(r["mode"]) if r["mode"] in MODES else 9)
+    script = [
+        "set terminal pngcairo size 1100,%d font ',9'" % (230 * len(rows) + 40),
+        "set output '%s'" % os.path.join(report_dir, scenario + ".png"),
+        "set datafile separator ','",
+        "set multiplot layout %d,1 title '%s'" % (len(rows), scenario),
+        "set ylabel 'calls/s'", "set y2label 'p99 ms'", "set ytics nomirror", "set y2tics",
+        "set logscale y2", "set grid", "set key outside right",
+    ]
+    for r in rows:
+        csv = os.path.join(report_dir, "runs", "%s--%s" % (scenario, r["mode"]), "timeline.csv")
+        script.append("unset object; unset arrow")
+        if r["fault_start_s"] is not None and r["fault_end_s"] is not None:
+            script.append("set object 1 rect from %.2f, graph 0 to %.2f, graph 1 fc rgb '#f4cccc' "
+                          "fs solid 0.5 noborder behind" % (r["fault_start_s"], r["fault_end_s"]))
+        for i, e in enumerate(r["member_events"][:20]):
+            color = "#cc0000" if e["to"] == "evicted" else "#009900"
+            script.append("set arrow %d from %.2f, graph 0 to %.2f, graph 1 nohead lc rgb '%s' "
+                          "dt 2" % (i + 1, e["t_s"], e["t_s"], color))
+        script.append("set title '%s: %s%s'" % (
+            r["mode"], r["fault"].replace("'", ""),
+            " (dashed: member evicted red, readmitted green)" if r["member_events"] else ""))
+        script.append(
+            "plot '%s' using 1:($2+$4) with steps lw 2 lc rgb '#1f77b4' title 'ok', "
+            "'' using 1:($3+$5) with steps lw 2 lc rgb '#d62728' title 'failed', "
+            "'' using 1:($6 > 0 ? $6 : 1/0) axes x1y2 with lines lc rgb '#7f7f7f' "
+            "title 'p99 ms'" % csv)
+    script.append("unset multiplot")
+    subprocess.run(["gnuplot"], input="\n".join(script), text=True, check=True)
+    return True
+
+
+def main():
+    global REPORT_DIR
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    REPORT_DIR = sys.argv[1]
+    runs = []
+    runs_dir = os.path.join(REPORT_DIR, "runs")
+    for name in sorted(os.listdir(runs_dir)):
+        scenario, _, mode = name.partition("--")
+        if not os.path.exists(os.path.join(runs_dir, name, "summary.json")):
+            print("report: %s has no summary.json (the load generator failed?)" % name,
+                  file=sys.stderr)
+            continue
+        runs.append(analyse(os.path.join(runs_dir, name), scenario, mode))
+    scenarios = sorted({r["scenario"] for r in runs})
+    for s in scenarios:
+        try:
+            plot(REPORT_DIR, s, runs)
+        except (subprocess.CalledProcessError, OSError) as e:
+            print("report: no picture for %s: %s" % (s, e), file=sys.stderr)
+    with open(os.path.join(REPORT_DIR, "report.json"), "w") as f:
+        json.dump({"runs": runs}, f, indent=1)
+    md = markdown(runs)
+    with open(os.path.join(REPORT_DIR, "report.md"), "w") as f:
+        f.write(md + "\n")
+    print(md)
+    missed = [r for r in runs if r["target"]]
+    if "--check" in sys.argv[2:] and missed:
+        for r in missed:
+            print("target missed: %s through the proxy: %s" % (r["scenario"], "; ".join(
+                r["target"])), file=sys.stderr)
+        return 1
+    return 0
+
+
+REPORT_DIR = "."
+if __name__ == "__main__":
+    sys.exit(main())
