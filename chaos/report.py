@@ -26,7 +26,9 @@ TARGETS = {
     "latency": (0, 0),
     "blackhole": (0, 0),
     "leader-cut": (0, 40),
-    "zone-loss": (0, 40),
+    # With the leader in the lost zone, writes already sent to it cannot be resent (they may have
+    # been applied): about the write rate times the time to evict (~1 s) fail.
+    "zone-loss": (0, 100),
     "rolling-restart": (0, 60),
     "loss": (None, None),
 }
@@ -65,6 +67,7 @@ def analyse(run_dir, scenario, mode):
         "member_events": [],
         "evicted_after_s": None,
         "readmitted_after_s": None,
+        "evictions": 0,
     }
     events_path = os.path.join(run_dir, "events.json")
     if os.path.exists(events_path) and os.path.getsize(events_path) > 0:
@@ -77,6 +80,7 @@ def analyse(run_dir, scenario, mode):
             t = parse_time(e["time"]) - start
             run["member_events"].append({"t_s": round(t, 2), "member": e["member"],
                                          "to": e["to"], "reason": e["reason"]})
+            run["evictions"] += e["to"] == "evicted"
             if (fault_start and e["to"] == "evicted" and run["evicted_after_s"] is None
                     and t >= fault_start - start - 0.5):
                 run["evicted_after_s"] = round(t - (fault_start - start), 2)
@@ -119,7 +123,8 @@ def markdown(runs):
                "and-swap writes at 100/s, a prefix watch, a lease). Latencies in ms. "
                "`gap`: longest stretch without a successful write. Watch: missed / duplicate / "
                "out of order / resumed / errors handed to the application. Evicted / readmitted: "
-               "seconds after the fault / the heal, from the proxy's `/events`.")
+               "seconds after the fault / the heal (\"none\": not after the heal, e.g. back "
+               "before it), from the proxy's `/events`.")
     out.append("")
     scenarios = []
     for r in runs:
@@ -142,6 +147,8 @@ def markdown(runs):
                     "%.2f s" % r["evicted_after_s"] if r["evicted_after_s"] is not None else "none",
                     "%.2f s" % r["readmitted_after_s"]
                     if r["readmitted_after_s"] is not None else "none")
+                if r["evictions"] > 1:
+                    ev += " (%d evictions)" % r["evictions"]
             target = "-"
             if r["target"] is not None:
                 target = "met" if not r["target"] else "MISSED: " + "; ".join(r["target"])

@@ -12,9 +12,11 @@
 #   topology.sh signal TAG I SIG STATEDIR   send SIG (STOP, CONT, KILL) to member I's etcd
 #   topology.sh restart TAG I STATEDIR      start member I's etcd again (after a KILL)
 #   topology.sh oneway TAG I in|out         drop only inbound or only outbound peer traffic
-#   topology.sh netem TAG I peer|client ARGS... tc netem on a link (delay 200ms 50ms, loss 30%)
+#   topology.sh loss TAG I peer|client PCT  drop PCT% of the link's packets, both ways
+#   topology.sh netem TAG I peer|client ARGS... tc netem on a link (delay 200ms 50ms)
+#   topology.sh slow TAG I peer|client RATE what member I sends on the link is rate-limited
 #   topology.sh blackhole TAG I             client link drops everything, both ways, no RST
-#   topology.sh clear TAG I                 undo cut, oneway, netem and blackhole of member I
+#   topology.sh clear TAG I                 undo cut, oneway, loss, netem, slow and blackhole
 #   topology.sh down TAG STATEDIR           stop etcd (by PID) and remove everything
 #   topology.sh endpoints TAG N             the client URLs
 #   topology.sh sans TAG N                  the addresses certificates must name
@@ -62,6 +64,22 @@ start_member() {
 }
 
 member_pid() { sed -n "$1p" "$state/pids"; }
+
+# Drops packets matching an nftables expression in member $1's namespace (silently: no RST, no
+# ICMP). `clear` removes every such rule.
+drop() {
+  local name
+  name=$(ns "$tag" "$1")
+  if ! ip netns exec "$name" nft list table inet ehp >/dev/null 2>&1; then
+    ip netns exec "$name" nft add table inet ehp
+    ip netns exec "$name" nft add chain inet ehp in '{ type filter hook input priority 0; }'
+    ip netns exec "$name" nft add chain inet ehp out '{ type filter hook output priority 0; }'
+  fi
+  case "$2" in
+    iifname*) ip netns exec "$name" nft add rule inet ehp in $2 drop ;;
+    *) ip netns exec "$name" nft add rule inet ehp out $2 drop ;;
+  esac
+}
 
 tag=${1:?TAG}
 case "$cmd" in
@@ -126,29 +144,34 @@ case "$cmd" in
     ;;
   cut) ip -n "$(ns "$tag" "$2")" link set peer0 down ;;
   oneway)
-    name=$(ns "$tag" "$2")
     case "$3" in
-      out) ip netns exec "$name" tc qdisc replace dev peer0 root netem loss 100% ;;
-      in)
-        ip netns exec "$name" tc qdisc replace dev peer0 ingress
-        ip netns exec "$name" tc filter add dev peer0 parent ffff: matchall action drop
-        ;;
+      in) drop "$2" "iifname peer0" ;;
+      out) drop "$2" "oifname peer0" ;;
       *) echo "oneway: in or out" >&2; exit 2 ;;
     esac
+    ;;
+  loss)
+    drop "$2" "iifname ${3}0 numgen random mod 100 < $4"
+    drop "$2" "oifname ${3}0 numgen random mod 100 < $4"
     ;;
   netem)
     name=$(ns "$tag" "$2") link=$3
     shift 3
     ip netns exec "$name" tc qdisc replace dev "${link}0" root netem "$@"
     ;;
+  slow)
+    # A slow link (rate-limited with a deep queue): what the member sends queues up, so its
+    # answers come late under load. For kernels without netem.
+    ip netns exec "$(ns "$tag" "$2")" tc qdisc replace dev "${3}0" root tbf rate "$4" \
+      burst 16kbit latency 5s
+    ;;
   blackhole)
-    name=$(ns "$tag" "$2")
-    ip netns exec "$name" tc qdisc replace dev client0 root netem loss 100%
-    ip netns exec "$name" tc qdisc replace dev client0 ingress
-    ip netns exec "$name" tc filter add dev client0 parent ffff: matchall action drop
+    drop "$2" "iifname client0"
+    drop "$2" "oifname client0"
     ;;
   clear)
     name=$(ns "$tag" "$2")
+    ip netns exec "$name" nft delete table inet ehp 2>/dev/null || true
     for dev in peer0 client0; do
       ip netns exec "$name" tc qdisc del dev "$dev" root 2>/dev/null || true
       ip netns exec "$name" tc qdisc del dev "$dev" ingress 2>/dev/null || true

@@ -28,13 +28,19 @@ std::string Joined(const std::vector<std::string>& messages) {
   return out;
 }
 
-TEST(SystemdNotifyTest, ReadyStatusReloadWatchdogStopping) {
+// A fresh cluster and notification socket per test.
+class SystemdNotifyTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(cluster.Start()); }
+  void TearDown() override { RemoveTree(dir); }
+
   const std::string dir = MakeTempDir("ehp-sdnotify");
   const Certs certs = GenerateCerts(dir + "/certs");
-  EtcdCluster cluster(dir, certs);
-  ASSERT_TRUE(cluster.Start());
-  NotifySocket notify(dir + "/notify.sock");
+  EtcdCluster cluster{dir, certs};
+  NotifySocket notify{dir + "/notify.sock"};
+};
 
+TEST_F(SystemdNotifyTest, ReadyStatusReloadWatchdogStopping) {
   ProxyProcess proxy(dir, cluster.Endpoints(), certs, {"--probe-interval=100ms"},
                      {"NOTIFY_SOCKET=" + notify.path(), "WATCHDOG_USEC=1000000"});
   ASSERT_TRUE(proxy.process().running()) << proxy.log();
@@ -83,16 +89,10 @@ TEST(SystemdNotifyTest, ReadyStatusReloadWatchdogStopping) {
   ASSERT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_FALSE(notify.Receive(milliseconds(300)).has_value());
-  RemoveTree(dir);
 }
 
 // Scenario: a watchdog meant for another process (WATCHDOG_PID) is ignored: no pings.
-TEST(SystemdNotifyTest, WatchdogForAnotherPidIsIgnored) {
-  const std::string dir = MakeTempDir("ehp-sdnotify");
-  const Certs certs = GenerateCerts(dir + "/certs");
-  EtcdCluster cluster(dir, certs);
-  ASSERT_TRUE(cluster.Start());
-  NotifySocket notify(dir + "/notify.sock");
+TEST_F(SystemdNotifyTest, WatchdogForAnotherPidIsIgnored) {
   ProxyProcess proxy(dir, cluster.Endpoints(), certs, {},
                      {"NOTIFY_SOCKET=" + notify.path(), "WATCHDOG_USEC=200000",
                       "WATCHDOG_PID=" + std::to_string(getpid())});
@@ -101,7 +101,6 @@ TEST(SystemdNotifyTest, WatchdogForAnotherPidIsIgnored) {
   EXPECT_EQ(first->rfind("READY=1", 0), 0u);
   EXPECT_FALSE(notify.Receive(milliseconds(1000)).has_value());
   proxy.process().Stop();
-  RemoveTree(dir);
 }
 
 }  // namespace

@@ -12,24 +12,22 @@ trap 'rm -rf "$tmp"' EXIT
 unit=$tmp/etcd-health-proxy.service
 sed "s|/usr/bin/etcd-health-proxy|$binary|" "$src/systemd/etcd-health-proxy.service" >"$unit"
 # verify reports problems on stderr; any output is a failure.
-systemd-analyze verify --man=no "$unit" 2>"$tmp/verify.txt" || true
-if [ -s "$tmp/verify.txt" ]; then
-  echo "FAIL: systemd-analyze verify:" >&2
-  cat "$tmp/verify.txt" >&2
-  exit 1
-fi
+verify() {  # what
+  systemd-analyze verify --man=no "$unit" 2>"$tmp/verify.txt" || true
+  if [ -s "$tmp/verify.txt" ]; then
+    echo "FAIL: systemd-analyze verify $1:" >&2
+    cat "$tmp/verify.txt" >&2
+    exit 1
+  fi
+}
+verify "of the unit"
 echo "ok: verify etcd-health-proxy.service"
 
 # The drop-in on top of the unit.
 mkdir "$tmp/etcd-health-proxy.service.d"
 sed "s|/usr/bin/etcd-health-proxy|$binary|" "$src/systemd/credentials.conf.example" \
   >"$tmp/etcd-health-proxy.service.d/credentials.conf"
-systemd-analyze verify --man=no "$unit" 2>"$tmp/verify.txt" || true
-if [ -s "$tmp/verify.txt" ]; then
-  echo "FAIL: systemd-analyze verify with credentials.conf:" >&2
-  cat "$tmp/verify.txt" >&2
-  exit 1
-fi
+verify "with credentials.conf"
 echo "ok: verify with the LoadCredential= drop-in"
 
 exposure=$(systemd-analyze security --offline=true "$unit" 2>&1 |
