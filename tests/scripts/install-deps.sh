@@ -9,7 +9,7 @@ packages=(
   golang-etcd-server-dev golang-github-gogo-protobuf-dev
   golang-github-grpc-ecosystem-grpc-gateway-dev
   etcd-server etcd-client openssl curl iproute2 prometheus
-  help2man dpkg-dev fakeroot systemd man-db python3 gnuplot-nox haproxy nftables
+  help2man dpkg-dev fakeroot systemd man-db python3 gnuplot-nox haproxy nftables nghttp2-client strace
 )
 missing=()
 for p in "${packages[@]}"; do
