@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "chaos/workload/workload.h"
+#include "proxy/log/logging.h"
 
 namespace {
 
@@ -58,22 +59,7 @@ std::vector<std::string> Split(const std::string& s) {
   return out;
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+std::string JsonString(const std::string& s) { return "\"" + ehp::JsonEscape(s) + "\""; }
 
 std::string KindJson(const Timeline::Summary& s) {
   char buf[256];

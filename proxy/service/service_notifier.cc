@@ -36,7 +36,9 @@ ServiceNotifier::ServiceNotifier(StatusFn status, AliveFn alive)
       connected_(std::getenv("NOTIFY_SOCKET") != nullptr),
       watchdog_(WatchdogInterval()) {}
 
-ServiceNotifier::~ServiceNotifier() {
+ServiceNotifier::~ServiceNotifier() { StopThread(); }
+
+void ServiceNotifier::StopThread() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -71,12 +73,7 @@ void ServiceNotifier::Reloaded() { Send("READY=1\nSTATUS=" + status_()); }
 
 void ServiceNotifier::Stopping() {
   Send("STOPPING=1\nSTATUS=stopping: draining streams and calls");
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  StopThread();
 }
 
 void ServiceNotifier::Loop() {

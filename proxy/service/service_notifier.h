@@ -36,12 +36,13 @@ class ServiceNotifier {
 
  private:
   void Loop();
+  void StopThread();
   void Send(const std::string& message);
 
   const StatusFn status_;
   const AliveFn alive_;
-  const bool connected_;                // NOTIFY_SOCKET is set
-  std::chrono::microseconds watchdog_;  // zero: no watchdog
+  const bool connected_;                      // NOTIFY_SOCKET is set
+  const std::chrono::microseconds watchdog_;  // zero: no watchdog
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;    // guarded by mu_

@@ -9,11 +9,7 @@ constexpr int kMaxNamed = 3;  // members named with their reason before "and N m
 
 std::string StatusLine(const HealthChecker::View& view) {
   if (view.rounds == 0) return "waiting for the first probe round";
-  int healthy = 0;
-  for (const auto& m : view.members) healthy += m.state == HealthState::kHealthy;
-  std::string out =
-      std::to_string(healthy) + "/" + std::to_string(view.members.size()) + " members healthy";
-  int named = 0;
+  int named = 0;  // members not healthy
   std::string bad;
   for (const auto& m : view.members) {
     if (m.state == HealthState::kHealthy) continue;
@@ -24,6 +20,8 @@ std::string StatusLine(const HealthChecker::View& view) {
                                             : std::string(ToString(m.state));
   }
   if (named > kMaxNamed) bad += " and " + std::to_string(named - kMaxNamed) + " more";
+  std::string out = std::to_string(view.members.size() - named) + "/" +
+                    std::to_string(view.members.size()) + " members healthy";
   if (!bad.empty()) out += " (" + bad + ")";
 
   std::string leader;
