@@ -91,7 +91,7 @@ case "$cmd" in
     ;;
   up)
     n=$2 certs=$3 state=$4
-    if ip -br addr | grep -q " 198\.18\.$(subnet "$tag")\.1/"; then
+    if grep -q " 198\.18\.$(subnet "$tag")\.1/" <<<"$(ip -br addr)"; then
       echo "198.18.$(subnet "$tag").0/24 is in use (a leftover topology?): topology.sh down it" >&2
       exit 1
     fi

@@ -39,10 +39,14 @@ for f in ./usr/bin/$pkg ./lib/systemd/system/$pkg.service ./usr/lib/sysusers.d/$
 done
 
 dpkg -i "$deb" >"$out/dpkg.log" 2>&1 || { cat "$out/dpkg.log"; fail "dpkg -i"; }
-/usr/bin/$pkg --version | grep -q "^$pkg $version " || fail "--version: $(/usr/bin/$pkg --version)"
-/usr/bin/$pkg --help | grep -q -- "--endpoints" || fail "--help lacks --endpoints"
+# Output captured first: with pipefail, `grep -q` closing the pipe early fails the writer.
+version_out=$(/usr/bin/$pkg --version)
+grep -q "^$pkg $version " <<<"$version_out" || fail "--version: $version_out"
+help_out=$(/usr/bin/$pkg --help)
+grep -q -- "--endpoints" <<<"$help_out" || fail "--help lacks --endpoints"
 man -w $pkg >/dev/null || fail "no man page"
-zcat "$(man -w $pkg)" | grep -q -- "endpoints" || fail "man page lacks the flags"
+man_out=$(zcat "$(man -w $pkg)")
+grep -q -- "endpoints" <<<"$man_out" || fail "man page lacks the flags"
 getent passwd $pkg >/dev/null || fail "no $pkg user after install"
 [ "$(stat -c %G /etc/$pkg)" = $pkg ] || fail "/etc/$pkg is not group $pkg"
 grep -qx "/etc/$pkg/config.yaml" /var/lib/dpkg/info/$pkg.conffiles || fail "config.yaml not a conffile"
