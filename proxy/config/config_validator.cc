@@ -145,6 +145,7 @@ void ValidateConfig(const Config& c, const Origins& origins,
   }
   check.Range("max-held-calls", c.max_held_calls, 0, 1'000'000);
   check.Range("max-held-bytes", c.max_held_bytes, 0, 16LL << 30);
+  check.Range("max-member-calls", c.max_member_calls, 1, 10'000'000);
 
   // Client listener.
   check.Pair("cert-file", c.cert_file, "key-file", c.key_file);
@@ -168,6 +169,19 @@ void ValidateConfig(const Config& c, const Origins& origins,
   }
   check.Range("max-recv-bytes", c.max_recv_bytes, 1024, (1LL << 31) - 1);
   check.Range("max-send-bytes", c.max_send_bytes, 1024, (1LL << 31) - 1);
+  if (!c.allowed_client_names.empty() && c.trusted_ca_file.empty()) {
+    check.Error("allowed-client-names",
+                "needs --trusted-ca-file (names are only checked on verified client "
+                "certificates)");
+  }
+  check.Range("max-concurrent-streams", c.max_concurrent_streams, 1, (1LL << 31) - 1);
+  check.Range("max-streams", c.max_streams, 1, 10'000'000);
+  check.Range("max-header-bytes", c.max_header_bytes, 1024, 1LL << 20);
+  check.Range("max-buffer-bytes", c.max_buffer_bytes, 16LL << 20, 1LL << 40);
+  if (c.handshake_timeout < std::chrono::milliseconds(100) ||
+      c.handshake_timeout > std::chrono::minutes(5)) {
+    check.Error("handshake-timeout", "must be between 100ms and 5m");
+  }
 
   // Operations.
   check.Pair("metrics-cert-file", c.metrics_cert_file, "metrics-key-file", c.metrics_key_file);

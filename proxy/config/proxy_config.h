@@ -45,6 +45,7 @@ struct Config {
   std::chrono::milliseconds leaderless_wait{3000};      // how long a call waits for a usable member
   int64_t max_held_calls = 10000;                       // calls waiting at once, at most
   int64_t max_held_bytes = 128LL << 20;                 // request bytes of those calls, at most
+  int64_t max_member_calls = 10000;  // unary calls in flight to one member, at most
 
   // Client listener.
   ListenAddress listen_addr;
@@ -52,8 +53,14 @@ struct Config {
   std::string cert_file;
   std::string key_file;
   bool insecure_listen = false;
-  int64_t max_recv_bytes = 64LL << 20;       // largest request message from a client
-  int64_t max_send_bytes = (1LL << 31) - 1;  // largest response message towards a client
+  int64_t max_recv_bytes = 64LL << 20;            // largest request message from a client
+  int64_t max_send_bytes = (1LL << 31) - 1;       // largest response message towards a client
+  std::vector<std::string> allowed_client_names;  // CN or SAN a client certificate must name
+  int64_t max_concurrent_streams = 10000;         // HTTP/2 streams per client connection
+  int64_t max_streams = 100000;                   // streams (watch, keep-alive) open in total
+  int64_t max_header_bytes = 16 << 10;            // request metadata per call
+  int64_t max_buffer_bytes = 1LL << 30;           // memory for the listener's connection buffers
+  std::chrono::milliseconds handshake_timeout{10000};  // TLS and HTTP/2 set-up of a connection
 
   // Operations.
   HttpAddress metrics_addr;

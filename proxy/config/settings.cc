@@ -236,6 +236,11 @@ std::vector<Setting> MakeSettings() {
       "Calls held at once, at most; beyond it calls fail at once with the reason."));
   s.push_back(BytesSetting("max-held-bytes", kRouting, &Config::max_held_bytes,
                            "Request bytes of the held calls, at most."));
+  s.push_back(IntSetting(
+      "max-member-calls", kRouting, "N", [](Config& c, int64_t n) { c.max_member_calls = n; },
+      [](const Config& c) { return c.max_member_calls; },
+      "Unary calls in flight to one member, at most; beyond it calls fail at once with "
+      "RESOURCE_EXHAUSTED (a member that slow is overloaded already)."));
 
   s.push_back(Setting{"listen-addr", kClient, "ADDR",
                       "Where clients connect: host:port or unix:///path/to.sock.", false, false,
@@ -253,6 +258,21 @@ std::vector<Setting> MakeSettings() {
                             "Server certificate of the client listener (enables TLS)."));
   s.push_back(
       StringSetting("key-file", kClient, "FILE", &Config::key_file, "Private key of --cert-file."));
+  s.push_back(Setting{
+      "allowed-client-names", kClient, "NAMES",
+      "Only client certificates whose subject CN or one of whose SANs is in this comma-separated "
+      "list may connect (with --trusted-ca-file); others are refused at the handshake, logged "
+      "and counted. Empty: any certificate the CA signed.",
+      false, true,
+      [](Config& c, std::string_view v) {
+        c.allowed_client_names = SplitList(v);
+        return std::string();
+      },
+      [](const Config& c) {
+        std::string out;
+        for (const auto& n : c.allowed_client_names) out += (out.empty() ? "" : ",") + n;
+        return out;
+      }});
   s.push_back(BoolSetting("insecure-listen", kClient, &Config::insecure_listen,
                           "Allow a plaintext client listener on a non-loopback address."));
   s.push_back(BytesSetting("max-recv-bytes", kClient, &Config::max_recv_bytes,
@@ -260,6 +280,26 @@ std::vector<Setting> MakeSettings() {
                            "for that call)."));
   s.push_back(BytesSetting("max-send-bytes", kClient, &Config::max_send_bytes,
                            "Largest message relayed to a client, such as a LIST response."));
+  s.push_back(IntSetting(
+      "max-concurrent-streams", kClient, "N",
+      [](Config& c, int64_t n) { c.max_concurrent_streams = n; },
+      [](const Config& c) { return c.max_concurrent_streams; },
+      "HTTP/2 streams (calls) open at once on one client connection; clients queue beyond it."));
+  s.push_back(IntSetting(
+      "max-streams", kClient, "N", [](Config& c, int64_t n) { c.max_streams = n; },
+      [](const Config& c) { return c.max_streams; },
+      "Streaming calls (Watch, LeaseKeepAlive, ...) open at once over all clients; beyond it "
+      "new ones fail with RESOURCE_EXHAUSTED."));
+  s.push_back(BytesSetting("max-header-bytes", kClient, &Config::max_header_bytes,
+                           "Request metadata (headers) of one call, at most; larger calls are "
+                           "refused."));
+  s.push_back(BytesSetting("max-buffer-bytes", kClient, &Config::max_buffer_bytes,
+                           "Memory the client connections may hold in buffers: near it, read "
+                           "buffers shrink and then connections are closed. Keep it above "
+                           "--max-send-bytes of responses in flight."));
+  s.push_back(DurationSetting("handshake-timeout", kClient, &Config::handshake_timeout,
+                              "Time a new client connection has to finish its TLS and HTTP/2 "
+                              "set-up; a client that stalls there is disconnected."));
 
   s.push_back(Setting{"metrics-addr", kOps, "ADDR",
                       "Admin HTTP listener: host:port, http://host:port or https://host:port.",

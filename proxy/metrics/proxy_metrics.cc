@@ -181,6 +181,20 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
               "gauge");
   WriteSample(&out, "etcd_health_proxy_held_bytes", {}, static_cast<double>(holder.bytes()));
 
+  WriteHeader(&out, "etcd_health_proxy_limit",
+              "Configured caps, by setting name, for alerts on usage near them (compare "
+              "open_streams with max-streams, held_calls with max-held-calls).",
+              "gauge");
+  for (const auto& [name, value] :
+       {std::pair<const char*, int64_t>{"max-streams", config.max_streams},
+        {"max-member-calls", config.max_member_calls},
+        {"max-concurrent-streams", config.max_concurrent_streams},
+        {"max-held-calls", config.max_held_calls},
+        {"max-held-bytes", config.max_held_bytes},
+        {"max-buffer-bytes", config.max_buffer_bytes}}) {
+    WriteSample(&out, "etcd_health_proxy_limit", {{"limit", name}}, static_cast<double>(value));
+  }
+
   calls.Render(&out);
   call_duration.Render(&out);
   retries.Render(&out);
@@ -188,6 +202,8 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
   hedges.Render(&out);
   certificate_reloads.Render(&out);
   held.Render(&out);
+  clients_refused.Render(&out);
+  limit_refusals.Render(&out);
   hold_duration.Render(&out);
   evictions.Render(&out);
   eviction_detection.Render(&out);

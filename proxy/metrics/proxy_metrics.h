@@ -41,6 +41,15 @@ struct ProxyMetrics {
       "Certificate files seen rewritten on disk, by listener (client, upstream, admin) and "
       "result (success, or failure: the previous files stay in use).",
       {"listener", "result"}};
+  CounterFamily clients_refused{
+      "etcd_health_proxy_client_certificates_refused_total",
+      "Client TLS handshakes refused because the certificate, though signed by the trusted CA, "
+      "names no client in allowed-client-names.",
+      {}};
+  CounterFamily limit_refusals{"etcd_health_proxy_limit_refusals_total",
+                               "New calls refused with RESOURCE_EXHAUSTED because a cap was "
+                               "reached, by the setting (max-streams, max-member-calls).",
+                               {"limit"}};
   CounterFamily held{"etcd_health_proxy_held_calls_total",
                      "Calls and streams held because no member could take them, by outcome: "
                      "sent (a member took it), expired (leaderless-wait or its deadline passed), "

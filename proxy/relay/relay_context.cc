@@ -1,5 +1,7 @@
 #include "proxy/relay/relay_context.h"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 
 namespace ehp {
@@ -13,6 +15,17 @@ bool FailedBeforeSending(const grpc::Status& status, const grpc::ClientContext& 
   return message.find("failed to connect to all addresses") != std::string::npos ||
          message.find("Connection refused") != std::string::npos ||
          message.find("connections to all backends failing") != std::string::npos;
+}
+
+grpc::Status RefuseForLimit(const RelayContext& relay, std::string_view limit,
+                            const std::string& message) {
+  if (relay.metrics != nullptr) relay.metrics->limit_refusals.Inc({std::string(limit)});
+  uint64_t suppressed = 0;
+  if (relay.refusal_log != nullptr &&
+      relay.refusal_log->ShouldLog(std::chrono::steady_clock::now(), &suppressed)) {
+    spdlog::warn("refusing new calls: {}{}", message, SuppressedNote(suppressed));
+  }
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "etcd-health-proxy: " + message);
 }
 
 }  // namespace ehp

@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "proxy/log/rate_limited.h"
 #include "proxy/metrics/proxy_metrics.h"
 #include "proxy/relay/method_table.h"
 #include "proxy/relay/stream_registry.h"
@@ -17,9 +18,15 @@ struct RelayContext {
   const SnapshotCell<UpstreamPool>* upstreams;
   StreamRegistry* streams;
   const MethodTable* methods;
-  ProxyMetrics* metrics;  // may be null
-  CallHolder* holder;     // bounds the calls held while no member can take them
+  ProxyMetrics* metrics;        // may be null
+  CallHolder* holder;           // bounds the calls held while no member can take them
+  RateLimitedLog* refusal_log;  // may be null
 };
+
+// The RESOURCE_EXHAUSTED status of a call refused because the cap `limit` (a setting's name) was
+// reached, counted in limit_refusals and logged at most every few seconds.
+grpc::Status RefuseForLimit(const RelayContext& relay, std::string_view limit,
+                            const std::string& message);
 
 // Counts a finished call and its duration. `member` is empty when no member took it.
 void RecordCall(const RelayContext& relay, const std::string& method, const grpc::Status& status,

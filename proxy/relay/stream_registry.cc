@@ -17,7 +17,8 @@ StreamRegistry::~StreamRegistry() {
 
 uint64_t StreamRegistry::Add(AbortableStream* stream) {
   std::lock_guard lock(mu_);
-  if (closing_) return 0;
+  if (closing_) return kClosing;
+  if (streams_.size() >= max_streams_) return kFull;
   const uint64_t id = next_id_++;
   streams_.emplace(id, Entry{stream, stream->member_name()});
   return id;

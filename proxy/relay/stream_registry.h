@@ -27,11 +27,16 @@ class AbortableStream {
 
 class StreamRegistry {
  public:
-  StreamRegistry() = default;
+  // At most `max_streams` streams are registered at once (--max-streams).
+  explicit StreamRegistry(size_t max_streams = SIZE_MAX) : max_streams_(max_streams) {}
   ~StreamRegistry();
 
-  // An id for Remove(); 0 once closing: the caller must refuse the stream.
+  static constexpr uint64_t kClosing = 0;
+  static constexpr uint64_t kFull = UINT64_MAX;
+  // An id for Remove(); kClosing once closing, kFull at max_streams: the caller must refuse the
+  // stream.
   uint64_t Add(AbortableStream* stream);
+  size_t max_streams() const { return max_streams_; }
   // Must be called before the stream is destroyed.
   void Remove(uint64_t id);
   // Refuses new streams from now on and aborts every registered one.
@@ -54,6 +59,7 @@ class StreamRegistry {
   };
   void CloseLoop();
 
+  const size_t max_streams_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::map<uint64_t, Entry> streams_;  // guarded by mu_; in the order they opened

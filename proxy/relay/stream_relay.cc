@@ -64,9 +64,16 @@ void StreamRelay::Begin() {
   CopyRequestMetadata(*server_context_, call_.get(),
                       call.hasleader && upstream_->inject_hasleader());
   registry_id_ = relay_.streams->Add(this);
-  if (registry_id_ == 0) {
+  if (registry_id_ == StreamRegistry::kClosing) {
     FailBeforeStart(
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcd-health-proxy is shutting down"));
+    return;
+  }
+  if (registry_id_ == StreamRegistry::kFull) {
+    registry_id_ = StreamRegistry::kClosing;  // nothing to remove
+    FailBeforeStart(RefuseForLimit(
+        relay_, "max-streams",
+        std::to_string(relay_.streams->max_streams()) + " streams open (max-streams)"));
     return;
   }
   member_->AddLoad(1);

@@ -95,12 +95,21 @@ void UnaryRelay::WaitOrFail(const grpc::Status& failure) {
 }
 
 void UnaryRelay::SendTo(std::shared_ptr<Member> member) {
+  if (!member->TryBeginUnary(upstream_->max_member_calls())) {
+    FinishCall(RefuseForLimit(relay_, "max-member-calls",
+                              "member " + member->name() + " has " +
+                                  std::to_string(upstream_->max_member_calls()) +
+                                  " unary calls in flight (max-member-calls)"),
+               false);
+    return;
+  }
   tried_.push_back(member);
   member_ = member;
   grpc::ClientContext* call;
   {
     std::lock_guard lock(mu_);
     if (cancelled_) {
+      member->EndUnary();
       FinishCall(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"), false);
       return;
     }
@@ -120,6 +129,7 @@ void UnaryRelay::SendTo(std::shared_ptr<Member> member) {
 
 void UnaryRelay::OnMemberDone(const grpc::Status& status) {
   member_->AddLoad(-1);
+  member_->EndUnary();
   bool moved_off = false;
   if (movable_) {
     member_->RemoveMovable(this);

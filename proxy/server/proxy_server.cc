@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
 #include <spdlog/spdlog.h>
 
@@ -31,8 +32,9 @@ ProxyServer::ProxyServer(const Config& config)
     : config_(config),
       backends_(std::make_shared<Backends>(config_, &metrics_)),
       pools_(backends_->upstream),
+      streams_(static_cast<size_t>(config.max_streams)),
       holder_(config.max_held_calls, config.max_held_bytes),
-      service_(RelayContext{&pools_, &streams_, &methods_, &metrics_, &holder_}),
+      service_(RelayContext{&pools_, &streams_, &methods_, &metrics_, &holder_, &refusal_log_}),
       admin_(config_.metrics_addr, &admin_backend_,
              AdminServer::Limits{.read_timeout = config_.admin_read_timeout},
              AdminServer::Tls{.files = AdminTlsFiles(config_),
@@ -111,7 +113,13 @@ std::vector<std::string> ProxyServer::Reload(const Config& next) {
                                               "admin-read-timeout",
                                               "shutdown-grace",
                                               "max-held-calls",
-                                              "max-held-bytes"};
+                                              "max-held-bytes",
+                                              "allowed-client-names",
+                                              "max-concurrent-streams",
+                                              "max-streams",
+                                              "max-header-bytes",
+                                              "max-buffer-bytes",
+                                              "handshake-timeout"};
   std::vector<std::string> restart;
   for (const char* name : kRestartOnly) {
     const Setting* setting = FindSetting(name);
@@ -154,7 +162,21 @@ bool ProxyServer::Start(std::string* error) {
     spdlog::warn("health: no probe round completed yet; serving with every member assumed usable");
   }
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config_.listen_addr.GrpcUri(), MakeListenerCredentials(config_), &port_);
+  builder.AddListeningPort(
+      config_.listen_addr.GrpcUri(),
+      MakeListenerCredentials(config_,
+                              [this](const std::string& identity) { OnClientRefused(identity); }),
+      &port_);
+  // Caps on what clients may make the proxy hold (see --help, "Client listener").
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             static_cast<int>(config_.max_concurrent_streams));
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
+                             static_cast<int>(config_.max_header_bytes));
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             static_cast<int>(config_.handshake_timeout.count()));
+  grpc::ResourceQuota quota("etcd-health-proxy-listener");
+  quota.Resize(static_cast<size_t>(config_.max_buffer_bytes));
+  builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_recv_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config_.max_send_bytes));
   // Without this a second process could bind the same port and silently take half the clients.
@@ -188,6 +210,15 @@ bool ProxyServer::Start(std::string* error) {
                                                  : "mutual TLS",
                config_.endpoints.size(), config_.upstream_connections);
   return true;
+}
+
+void ProxyServer::OnClientRefused(const std::string& identity) {
+  metrics_.clients_refused.Inc({});
+  uint64_t suppressed = 0;
+  if (refusal_log_.ShouldLog(std::chrono::steady_clock::now(), &suppressed)) {
+    spdlog::warn("refused a client certificate: {} is not in allowed-client-names{}", identity,
+                 SuppressedNote(suppressed));
+  }
 }
 
 bool ProxyServer::Alive(std::string* why) {

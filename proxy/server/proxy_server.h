@@ -13,6 +13,7 @@
 #include "proxy/config/proxy_config.h"
 #include "proxy/health/grpc_member_prober.h"
 #include "proxy/health/health_checker.h"
+#include "proxy/log/rate_limited.h"
 #include "proxy/metrics/proxy_metrics.h"
 #include "proxy/relay/method_table.h"
 #include "proxy/relay/relay_service.h"
@@ -84,6 +85,8 @@ class ProxyServer {
 
  private:
   void WatchUpstreamCertificates(const Config& config);
+  // A client certificate refused by --allowed-client-names: counted, logged (rate-limited).
+  void OnClientRefused(const std::string& identity);
   // When a member stops taking calls: resends its reads in flight and ends its streams (spread
   // over stream-close-window) so they re-open elsewhere.
   void MoveCallsOnEviction(Backends& backends);
@@ -93,6 +96,7 @@ class ProxyServer {
   mutable std::mutex backends_mu_;
   std::shared_ptr<Backends> backends_;  // guarded by backends_mu_
   SnapshotCell<UpstreamPool> pools_;    // the current backends' pool, for the per-call path
+  RateLimitedLog refusal_log_;          // refused clients and calls, one line per 10 s at most
   StreamRegistry streams_;
   MethodTable methods_;
   CallHolder holder_;

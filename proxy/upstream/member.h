@@ -46,6 +46,17 @@ class Member {
   int64_t load() const { return load_.load(std::memory_order_relaxed); }
   void AddLoad(int64_t delta) { load_.fetch_add(delta, std::memory_order_relaxed); }
 
+  // Counts a unary call in flight unless `max` are already (--max-member-calls); EndUnary()
+  // after each one that was counted.
+  bool TryBeginUnary(int64_t max) {
+    if (unary_.fetch_add(1, std::memory_order_relaxed) >= max) {
+      unary_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
+  void EndUnary() { unary_.fetch_sub(1, std::memory_order_relaxed); }
+
   // Reads in flight, so that an eviction can move them instead of letting them hang on a
   // member that will not answer (frozen, cut off). Remove() before the call is destroyed.
   void AddMovable(MovableCall* call);
@@ -64,6 +75,7 @@ class Member {
   std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
   std::atomic<uint32_t> next_{0};
   std::atomic<int64_t> load_{0};
+  std::atomic<int64_t> unary_{0};
   std::mutex movable_mu_;
   std::unordered_set<MovableCall*> movable_;  // guarded by movable_mu_
 };

@@ -43,6 +43,7 @@ UpstreamPool::UpstreamPool(const Config& config)
       local_zone_(config.local_zone),
       inject_hasleader_(config.inject_hasleader),
       leaderless_wait_(config.leaderless_wait),
+      max_member_calls_(config.max_member_calls),
       retry_budget_(config.retry_budget) {}
 
 std::shared_ptr<Member> UpstreamPool::Pick(CallClass call, std::span<const Member* const> tried,

@@ -54,6 +54,7 @@ class UpstreamPool {
   RetryBudget& retry_budget() const { return retry_budget_; }
   bool inject_hasleader() const { return inject_hasleader_; }
   std::chrono::milliseconds leaderless_wait() const { return leaderless_wait_; }
+  int64_t max_member_calls() const { return max_member_calls_; }
 
   // The error for a call that no member can take, naming each member's reason, e.g.
   // "etcd-health-proxy: no etcd member is usable (m1: no_leader, m2: unreachable)".
@@ -72,6 +73,7 @@ class UpstreamPool {
   const std::string local_zone_;
   const bool inject_hasleader_;
   const std::chrono::milliseconds leaderless_wait_;
+  const int64_t max_member_calls_;
   mutable RetryBudget retry_budget_;
 };
 

@@ -82,6 +82,34 @@ TEST_F(TlsTest, ClientCertificatesAreRequiredAndVerified) {
   EXPECT_FALSE(Range(MakeChannel(proxy->Address(), grpc::InsecureChannelCredentials())).ok());
 }
 
+// Scenario: with allowed-client-names, a certificate the CA signed but that names another client
+// is refused at the handshake (counted, logged with the presented identity); one whose CN or a
+// SAN is listed is served, on the same listener at the same time.
+TEST_F(TlsTest, AllowedClientNamesRefuseOtherClients) {
+  // server.pem doubles as a client certificate: CN=etcd-server, SANs 127.0.0.1, ::1, localhost.
+  const auto as_server = [&](const ProxyServer& proxy) {
+    return MakeChannel(proxy.Address(),
+                       ClientCredentials(certs_->ca(), certs_->server(), certs_->server_key()));
+  };
+  for (const std::string allowed : {"etcd-server", "localhost"}) {
+    SCOPED_TRACE("allowed-client-names=" + allowed);
+    Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
+    config.allowed_client_names = {"someone-else", allowed};
+    auto proxy = StartProxy(config);
+    const grpc::Status refused = Range(ProxyChannel(*proxy, *certs_));  // CN=etcd-client
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+    EXPECT_TRUE(Range(as_server(*proxy)).ok());
+    EXPECT_GE(
+        MetricValue(proxy->RenderMetrics(), "etcd_health_proxy_client_certificates_refused_total"),
+        1);
+  }
+  // Without the list, any certificate the CA signed may connect.
+  auto open = StartProxy(ProxyConfig(cluster_->Endpoints(), *certs_));
+  EXPECT_TRUE(Range(ProxyChannel(*open, *certs_)).ok());
+  EXPECT_EQ(
+      MetricValue(open->RenderMetrics(), "etcd_health_proxy_client_certificates_refused_total"), 0);
+}
+
 // Scenario: a member whose certificate does not name the host in its URL is never used.
 TEST_F(TlsTest, MemberCertificateNameIsChecked) {
   const std::string sub = *dir_ + "/wrong";

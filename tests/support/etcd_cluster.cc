@@ -114,6 +114,8 @@ void EtcdCluster::StartMember(int i) {
 
 void EtcdCluster::StopMember(int i) { members_[i].process.Stop(); }
 
+void EtcdCluster::SignalMember(int i, int sig) { members_[i].process.Signal(sig); }
+
 bool EtcdCluster::Start(std::chrono::seconds timeout) {
   for (int i = 0; i < size(); ++i) StartMember(i);
   const auto deadline = std::chrono::steady_clock::now() + timeout;

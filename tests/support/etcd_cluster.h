@@ -59,6 +59,8 @@ class EtcdCluster {
 
   void StopMember(int i);
   void StartMember(int i);
+  // Sends `sig` to member i (SIGSTOP freezes it: connections accepted, nothing answered).
+  void SignalMember(int i, int sig);
 
  private:
   struct MemberProcess {

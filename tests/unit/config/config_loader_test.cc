@@ -158,6 +158,16 @@ TEST_F(ConfigLoaderTest, HealthProbingRules) {
   EXPECT_TRUE(HasError(LoadConfig(Base({"--unreachable-threshold=0"})), "out of range (1 to 100)"));
   EXPECT_TRUE(HasError(LoadConfig(Base({"--readmit-rounds=101"})), "out of range (1 to 100)"));
   EXPECT_TRUE(HasError(LoadConfig(Base({"--max-lag=0"})), "--max-lag: 0 is out of range"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--max-streams=0"})), "--max-streams: 0 is out of range"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--max-member-calls=0"})), "--max-member-calls: 0 is"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--max-header-bytes=10"})), "--max-header-bytes: 10 is"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--max-buffer-bytes=1MiB"})), "--max-buffer-bytes:"));
+  EXPECT_TRUE(
+      HasError(LoadConfig(Base({"--max-concurrent-streams=0"})), "--max-concurrent-streams: 0 is"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--handshake-timeout=10ms"})),
+                       "--handshake-timeout: must be between 100ms and 5m"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--allowed-client-names=kube-apiserver"})),
+                       "--allowed-client-names: needs --trusted-ca-file"));
   EXPECT_TRUE(HasError(LoadConfig(Base({"--holdout-max=1s"})), "at least 2s"));
   std::string many = "--endpoints=";
   for (int i = 1; i <= 17; ++i) many += "http://127.0.0.1:" + std::to_string(i) + ",";

@@ -88,5 +88,21 @@ TEST(StreamRegistryTest, ClosingRefusesNewStreams) {
   EXPECT_EQ(r.Add(&b), 0u);
 }
 
+// Scenario: at max_streams the next stream is refused (kFull), and a slot freed by Remove()
+// takes a new one.
+TEST(StreamRegistryTest, RefusesBeyondMaxStreams) {
+  StreamRegistry r(2);
+  FakeStream a("m1"), b("m2"), c("m1");
+  const uint64_t ida = r.Add(&a);
+  EXPECT_NE(ida, StreamRegistry::kClosing);
+  EXPECT_NE(r.Add(&b), StreamRegistry::kFull);
+  EXPECT_EQ(r.Add(&c), StreamRegistry::kFull);
+  EXPECT_EQ(r.size(), 2u);
+  r.Remove(ida);
+  const uint64_t idc = r.Add(&c);
+  EXPECT_NE(idc, StreamRegistry::kFull);
+  EXPECT_NE(idc, StreamRegistry::kClosing);
+}
+
 }  // namespace
 }  // namespace ehp
