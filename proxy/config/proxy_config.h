@@ -45,7 +45,7 @@ struct Config {
   std::chrono::milliseconds leaderless_wait{3000};      // how long a call waits for a usable member
   int64_t max_held_calls = 10000;                       // calls waiting at once, at most
   int64_t max_held_bytes = 128LL << 20;                 // request bytes of those calls, at most
-  int64_t max_member_calls = 10000;  // unary calls in flight to one member, at most
+  int64_t max_member_calls = 1000;  // unary calls in flight to one member (kube-apiserver: 600 max)
 
   // Client listener.
   ListenAddress listen_addr;

@@ -35,8 +35,7 @@ class RateLimitedLog {
 
 // " (12 more not logged)" after a line that held others back; empty otherwise.
 inline std::string SuppressedNote(uint64_t suppressed) {
-  return suppressed == 0 ? std::string()
-                         : " (" + std::to_string(suppressed) + " more not logged)";
+  return suppressed == 0 ? std::string() : " (" + std::to_string(suppressed) + " more not logged)";
 }
 
 }  // namespace ehp

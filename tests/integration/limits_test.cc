@@ -41,8 +41,7 @@ class LimitsTest : public ::testing::Test {
 
   static double Refusals(const ProxyServer& proxy, const std::string& limit) {
     const std::string text = proxy.RenderMetrics();
-    const std::string series =
-        "etcd_health_proxy_limit_refusals_total{limit=\"" + limit + "\"} ";
+    const std::string series = "etcd_health_proxy_limit_refusals_total{limit=\"" + limit + "\"} ";
     const size_t at = text.find(series);
     return at == std::string::npos ? 0 : std::stod(text.substr(at + series.size()));
   }

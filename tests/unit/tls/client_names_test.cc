@@ -12,7 +12,8 @@ TEST(ClientNamesTest, EmptyListAllowsAnyCertificate) {
 
 TEST(ClientNamesTest, CommonNameOrAnySanMatchesExactly) {
   const std::vector<std::string> allowed = {"kube-apiserver-etcd-client", "apiserver.local"};
-  EXPECT_TRUE(ClientNameAllowed(allowed, {.common_name = "kube-apiserver-etcd-client", .sans = {}}));
+  EXPECT_TRUE(
+      ClientNameAllowed(allowed, {.common_name = "kube-apiserver-etcd-client", .sans = {}}));
   EXPECT_TRUE(
       ClientNameAllowed(allowed, {.common_name = "other", .sans = {"x", "apiserver.local"}}));
   // No prefix, suffix or case-folded matches: names are compared as etcd compares them.

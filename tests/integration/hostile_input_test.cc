@@ -1,0 +1,312 @@
+// Hostile and broken clients against the proxy binary: each gets its connection or call closed,
+// and in the same test a well-behaved client is still served and the process is still alive
+// with bounded memory. Frames are written by hand (tests/support/raw_h2.h) or sent with nghttp,
+// a client nobody here wrote, where a decoded gRPC status is needed.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "tests/support/etcd_cluster.h"
+#include "tests/support/proxy_fixture.h"
+#include "tests/support/proxy_process.h"
+#include "tests/support/raw_h2.h"
+
+namespace ehp::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Resident memory of a process, in KiB.
+int64_t RssKiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+std::string RangeRequestBytes(const std::string& key) {
+  etcdserverpb::RangeRequest req;
+  req.set_key(key);
+  req.set_serializable(true);
+  return req.SerializeAsString();
+}
+
+class HostileInputTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(MakeTempDir("ehp-hostile"));
+    certs_ = new Certs(GenerateCerts(*dir_ + "/certs"));
+    cluster_ = new EtcdCluster(*dir_, *certs_, {.members = 1, .extra_flags = {}});
+    ASSERT_TRUE(cluster_->Start());
+    // Plaintext on loopback, so frames can be written by hand; the TLS layer is tested below.
+    plain_ = new ProxyProcess(*dir_, cluster_->Endpoints(), *certs_,
+                              {"--cert-file=", "--key-file=", "--trusted-ca-file=",
+                               "--handshake-timeout=1s", "--max-header-bytes=16KiB"});
+    tls_ = new ProxyProcess(*dir_, cluster_->Endpoints(), *certs_, {"--handshake-timeout=1s"});
+    ASSERT_TRUE(plain_->process().running()) << plain_->log();
+    ASSERT_TRUE(tls_->process().running()) << tls_->log();
+  }
+  static void TearDownTestSuite() {
+    delete plain_;
+    delete tls_;
+    delete cluster_;
+    RemoveTree(*dir_);
+    delete certs_;
+    delete dir_;
+  }
+
+  void TearDown() override {
+    // Whatever the case did, both proxies still serve a legitimate client.
+    EXPECT_TRUE(plain_->process().running()) << plain_->log();
+    EXPECT_TRUE(tls_->process().running()) << tls_->log();
+    ExpectServes(MakeChannel(plain_->address(), grpc::InsecureChannelCredentials()));
+    ExpectServes(MakeChannel(tls_->address(), ClientCredentials(certs_->ca(), certs_->client(),
+                                                                certs_->client_key())));
+  }
+
+  static void ExpectServes(std::shared_ptr<grpc::Channel> channel) {
+    auto kv = etcdserverpb::KV::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(5));
+    etcdserverpb::PutRequest put;
+    put.set_key("hostile/alive");
+    put.set_value("yes");
+    etcdserverpb::PutResponse resp;
+    const grpc::Status s = kv->Put(&ctx, put, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+
+  static void Put(const std::string& key, const std::string& value) {
+    auto kv = etcdserverpb::KV::NewStub(cluster_->Channel(0));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+    etcdserverpb::PutRequest put;
+    put.set_key(key);
+    put.set_value(value);
+    etcdserverpb::PutResponse resp;
+    ASSERT_TRUE(kv->Put(&ctx, put, &resp).ok());
+  }
+
+  // Sends one request to /etcdserverpb.KV/Range with nghttp and returns the gRPC status code
+  // from the response's trailers (or ":status" when there is no grpc-status: -HTTP status;
+  // kReset when the stream was reset).
+  static constexpr int kReset = -2;
+  static int NghttpStatus(const std::string& body, const std::vector<std::string>& headers = {}) {
+    const std::string file = *dir_ + "/body.bin";
+    WriteFile(file, body);
+    std::vector<std::string> argv = {"nghttp", "-v", "-n", "-t", "10", "-d", file,
+                                     "-H", "content-type: application/grpc",
+                                     "-H", "te: trailers"};
+    for (const auto& h : headers) {
+      argv.push_back("-H");
+      argv.push_back(h);
+    }
+    argv.push_back("http://" + plain_->address() + "/etcdserverpb.KV/Range");
+    const CommandResult r = RunCommand(argv, "", seconds(20));
+    std::smatch m;
+    if (std::regex_search(r.output, m, std::regex("grpc-status: (\\d+)"))) return std::stoi(m[1]);
+    if (std::regex_search(r.output, m, std::regex(":status: (\\d+)"))) return -std::stoi(m[1]);
+    if (r.output.find("recv RST_STREAM") != std::string::npos) return kReset;
+    ADD_FAILURE() << "no status in:\n" << r.output;
+    return -1;
+  }
+
+  static std::string* dir_;
+  static Certs* certs_;
+  static EtcdCluster* cluster_;
+  static ProxyProcess* plain_;
+  static ProxyProcess* tls_;
+};
+
+std::string* HostileInputTest::dir_ = nullptr;
+Certs* HostileInputTest::certs_ = nullptr;
+EtcdCluster* HostileInputTest::cluster_ = nullptr;
+ProxyProcess* HostileInputTest::plain_ = nullptr;
+ProxyProcess* HostileInputTest::tls_ = nullptr;
+
+bool Closed(const h2::Seen& s) { return s.closed; }
+
+// Scenario: HTTP/1.1 and random bytes where the HTTP/2 preface belongs: the connection is closed.
+TEST_F(HostileInputTest, GarbagePrefaceClosesTheConnection) {
+  {
+    h2::Connection c(plain_->address());
+    ASSERT_TRUE(c.ok());
+    c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_TRUE(c.ReadUntil(seconds(5), Closed).closed);
+  }
+  std::string junk;
+  for (int i = 0; i < 4096; ++i) junk.push_back(static_cast<char>((i * 7919 + 13) & 0xff));
+  h2::Connection c(plain_->address());
+  ASSERT_TRUE(c.ok());
+  c.Send(junk);
+  EXPECT_TRUE(c.ReadUntil(seconds(5), Closed).closed);
+}
+
+// Scenario: half a preface, then silence; and a TCP connection to the TLS listener that never
+// starts its handshake, and one that sends half a ClientHello: each is dropped after
+// --handshake-timeout (1s), not held for gRPC's default two minutes.
+TEST_F(HostileInputTest, StalledHandshakesAreDropped) {
+  h2::Connection half_preface(plain_->address());
+  h2::Connection silent_tls(tls_->address());
+  h2::Connection half_hello(tls_->address());
+  ASSERT_TRUE(half_preface.ok() && silent_tls.ok() && half_hello.ok());
+  half_preface.Send("PRI * HTTP/2.0\r\n");
+  half_hello.Send(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(silent_tls.ReadUntil(seconds(10), Closed).closed);
+  EXPECT_TRUE(half_hello.ReadUntil(seconds(10), Closed).closed);
+  EXPECT_TRUE(half_preface.ReadUntil(seconds(10), Closed).closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(5));
+}
+
+// Scenario: a header block of 1 MiB (HEADERS + CONTINUATION, over --max-header-bytes): the
+// call is refused, not buffered, and the proxy's memory does not grow by the block's size.
+TEST_F(HostileInputTest, HugeHeaderBlockIsRefused) {
+  const int64_t rss_before = RssKiB(plain_->process().pid());
+  h2::Connection c(plain_->address());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c.Handshake());
+  h2::HeaderList headers = h2::GrpcRequest("/etcdserverpb.KV/Range");
+  for (int i = 0; i < 64; ++i) headers.emplace_back("x-big-" + std::to_string(i), std::string(16000, 'h'));
+  const std::string block = h2::HeaderBlock(headers);
+  constexpr size_t kFrame = 16384;
+  bool sent = c.Send(h2::Frame(h2::kHeaders, 0, 1, block.substr(0, kFrame)));
+  for (size_t at = kFrame; sent && at < block.size(); at += kFrame) {
+    const bool last = at + kFrame >= block.size();
+    sent = c.Send(h2::Frame(h2::kContinuation, last ? h2::kEndHeaders : 0, 1, block.substr(at, kFrame)));
+  }
+  c.Send(h2::Data(1, h2::GrpcMessage(RangeRequestBytes("hostile/alive")), true));
+  const h2::Seen& seen = c.ReadUntil(seconds(5), [](const h2::Seen& s) {
+    return s.closed || s.goaway || s.reset.count(1) > 0 || s.ended.count(1) > 0;
+  });
+  EXPECT_TRUE(seen.closed || seen.goaway || seen.reset.count(1) || seen.ended.count(1));
+  EXPECT_EQ(seen.data_bytes, 0u) << "no response message for a refused call";
+  EXPECT_LT(RssKiB(plain_->process().pid()) - rss_before, 8 * 1024);
+}
+
+// Scenario: "rapid reset": 20,000 complete Range calls on one connection, each reset at once
+// by the client. The proxy survives with bounded memory and keeps serving others.
+TEST_F(HostileInputTest, FloodOfResetStreams) {
+  // Twice: the second flood must not add what the first one did (nothing is kept per call).
+  int64_t growth[2] = {0, 0};
+  for (int round = 0; round < 2; ++round) {
+  const int64_t rss_before = RssKiB(plain_->process().pid());
+  const std::string message = h2::GrpcMessage(RangeRequestBytes("hostile/alive"));
+  const h2::HeaderList headers = h2::GrpcRequest("/etcdserverpb.KV/Range");
+  constexpr int kStreams = 20000;
+  int sent = 0;
+  int connections = 0;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  // When the proxy drops the connection, the attacker opens another and goes on.
+  while (sent < kStreams && std::chrono::steady_clock::now() < deadline && connections < 50) {
+    h2::Connection c(plain_->address());
+    ++connections;
+    if (!c.Handshake()) continue;
+    std::string batch;
+    for (uint32_t id = 1; sent < kStreams && std::chrono::steady_clock::now() < deadline;
+         id += 2) {
+      batch += h2::Headers(id, headers, false) + h2::Data(id, message, true) + h2::RstStream(id, 8);
+      if ((id / 2 + 1) % 100 == 0) {
+        if (!c.Send(batch)) break;
+        sent += 100;
+        batch.clear();
+      }
+    }
+    c.ReadUntil(milliseconds(500));
+  }
+  const int64_t rss_after = RssKiB(plain_->process().pid());
+  std::cout << "reset flood: " << sent << " streams over " << connections
+            << " connection(s), RSS " << rss_before / 1024 << " -> " << rss_after / 1024
+            << " MiB\n";
+  EXPECT_EQ(sent, kStreams);
+  EXPECT_LT(rss_after - rss_before, 128 * 1024);
+  growth[round] = rss_after - rss_before;
+  }
+  EXPECT_LT(growth[1], 32 * 1024) << "memory kept per reset call";
+}
+
+// Scenario: the client says GOAWAY, then opens streams anyway: they are not served and the
+// connection is not left half-alive forever.
+TEST_F(HostileInputTest, StreamsAfterGoAwayAreNotServed) {
+  h2::Connection c(plain_->address());
+  ASSERT_TRUE(c.ok());
+  c.Send(h2::Preface() + h2::GoAway(0, 0));
+  c.Send(h2::Headers(1, h2::GrpcRequest("/etcdserverpb.KV/Range"), false) +
+         h2::Data(1, h2::GrpcMessage(RangeRequestBytes("hostile/alive")), true));
+  const h2::Seen& seen = c.ReadUntil(seconds(3), [](const h2::Seen& s) {
+    return s.closed || s.ended.count(1) > 0;
+  });
+  // gRPC either answers the stream (it ignores a client's GOAWAY) or closes; never hangs it.
+  EXPECT_TRUE(seen.closed || seen.ended.count(1) || seen.reset.count(1));
+}
+
+// Scenario: a client opens a watch and never reads it: 20 MiB of events are written under the
+// key. The proxy relays one message at a time per stream and HTTP/2 flow control stops it at
+// the client's window, so its memory grows by far less than what was written (etcd holds the
+// backlog); other clients are served meanwhile, and the watch is intact when read at last.
+TEST_F(HostileInputTest, SlowReaderDoesNotMakeTheProxyBuffer) {
+  const int64_t rss_before = RssKiB(plain_->process().pid());
+  auto watch =
+      etcdserverpb::Watch::NewStub(MakeChannel(plain_->address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + seconds(60));
+  auto stream = watch->Watch(&ctx);
+  etcdserverpb::WatchRequest create;
+  create.mutable_create_request()->set_key("hostile/slow/");
+  create.mutable_create_request()->set_range_end("hostile/slow0");
+  ASSERT_TRUE(stream->Write(create));
+  etcdserverpb::WatchResponse resp;
+  ASSERT_TRUE(stream->Read(&resp) && resp.created());
+  const std::string value(100 * 1024, 'v');
+  for (int i = 0; i < 200; ++i) Put("hostile/slow/" + std::to_string(i % 20), value);
+  std::this_thread::sleep_for(seconds(1));
+  const int64_t rss_after = RssKiB(plain_->process().pid());
+  std::cout << "slow reader: 20 MiB of events, proxy RSS " << rss_before / 1024 << " -> "
+            << rss_after / 1024 << " MiB\n";
+  EXPECT_LT(rss_after - rss_before, 12 * 1024);
+  ExpectServes(MakeChannel(plain_->address(), grpc::InsecureChannelCredentials()));
+  // Read at last: every event arrives, in order.
+  int events = 0;
+  while (events < 200 && stream->Read(&resp)) events += resp.events_size();
+  EXPECT_EQ(events, 200);
+  ctx.TryCancel();
+  stream->Finish();
+}
+
+// Scenario: gRPC framing that lies or is not allowed: each call fails with a gRPC status and
+// nothing reaches etcd as a valid request.
+TEST_F(HostileInputTest, BadGrpcFramingFailsTheCall) {
+  const std::string range = RangeRequestBytes("hostile/alive");
+  // A length prefix longer than the body, then END_STREAM.
+  EXPECT_NE(NghttpStatus(h2::GrpcMessage(range.substr(0, 3), false, 1000)), 0);
+  // A length prefix shorter than the body (trailing bytes form a broken second message).
+  EXPECT_NE(NghttpStatus(h2::GrpcMessage(range, false, 2) + "\x01\x02"), 0);
+  // A declared 1 GiB message: refused by max-recv-bytes without waiting for the bytes (gRPC
+  // 1.51 reports it as INTERNAL when the stream then ends short; RESOURCE_EXHAUSTED when the
+  // whole message arrives, as relay_test checks).
+  EXPECT_NE(NghttpStatus(h2::GrpcMessage("xx", false, 1LL << 30)), 0);
+  // gzip that is not gzip: gRPC fails the call while decompressing.
+  EXPECT_NE(NghttpStatus(h2::GrpcMessage(range, true), {"grpc-encoding: gzip"}), 0);
+  // An encoding gRPC 1.51 does not know is taken as identity (it neither refuses it nor hands
+  // over the header): the bytes are relayed untouched and the member judges them, so a
+  // compressed payload fails there and never becomes a different request.
+  EXPECT_NE(NghttpStatus(h2::GrpcMessage(std::string("\x28\xb5\x2f\xfd", 4) + range, true),
+                         {"grpc-encoding: zstd"}),
+            0);
+  // The compressed flag with no grpc-encoding (identity): gRPC takes the payload as it is, so
+  // the proxy relays the same bytes an uncompressed message would carry. Not an error, and
+  // nothing but those bytes reaches the member.
+  EXPECT_EQ(NghttpStatus(h2::GrpcMessage(range, true)), 0);
+  // A body that is not a protobuf at all is relayed untouched; etcd refuses it.
+  EXPECT_NE(NghttpStatus(h2::GrpcMessage(std::string(64, '\xff'))), 0);
+  // The well-formed request passes: the checks above are not refusing everything.
+  EXPECT_EQ(NghttpStatus(h2::GrpcMessage(range)), 0);
+}
+
+}  // namespace
+}  // namespace ehp::testing
