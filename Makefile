@@ -8,7 +8,7 @@ BIN := build/release/proxy/etcd-health-proxy
 
 PKG_DIR := build/package
 
-.PHONY: all deps build package run test test-release test-asan test-tsan format clean
+.PHONY: all deps build package run test test-release test-asan test-tsan test-fuzz format clean
 
 all: build
 
@@ -28,8 +28,8 @@ package: build
 run: build
 	tests/scripts/run-local.sh $(BIN) .run
 
-# Every test, in the release build and under ASan+UBSan and TSan.
-test: deps test-release test-asan test-tsan
+# Every test, in the release build and under ASan+UBSan and TSan, and a short fuzzing run.
+test: deps test-release test-asan test-tsan test-fuzz
 
 test-release:
 	cmake --preset release -G "Unix Makefiles" >/dev/null
@@ -47,6 +47,13 @@ test-tsan:
 	cmake --build build/tsan -j $(JOBS)
 	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer targets (clang) on the corpus in tests/fuzz/corpus, FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 20
+test-fuzz:
+	cmake --preset fuzz -G "Unix Makefiles" >/dev/null
+	cmake --build build/fuzz -j $(JOBS)
+	tests/scripts/run-fuzzers.sh build/fuzz $(FUZZ_SECONDS)
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

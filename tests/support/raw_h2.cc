@@ -82,8 +82,7 @@ std::string HeaderBlock(const HeaderList& headers) {
 }
 
 std::string Headers(uint32_t stream, const HeaderList& headers, bool end_stream) {
-  return Frame(kHeaders, kEndHeaders | (end_stream ? kEndStream : 0), stream,
-               HeaderBlock(headers));
+  return Frame(kHeaders, kEndHeaders | (end_stream ? kEndStream : 0), stream, HeaderBlock(headers));
 }
 
 std::string Data(uint32_t stream, std::string_view payload, bool end_stream) {
@@ -227,8 +226,7 @@ void Connection::Parse() {
   in_.erase(0, at);
 }
 
-const Seen& Connection::ReadUntil(std::chrono::milliseconds timeout,
-                                  bool (*done)(const Seen&)) {
+const Seen& Connection::ReadUntil(std::chrono::milliseconds timeout, bool (*done)(const Seen&)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (fd_ >= 0 && !seen_.closed && !(done != nullptr && done(seen_))) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -48,12 +48,12 @@ std::string GrpcMessage(std::string_view payload, bool compressed = false,
 struct Seen {
   bool closed = false;  // EOF or a socket error
   bool goaway = false;
-  int settings = 0;  // SETTINGS frames from the peer (not acks)
-  std::set<uint32_t> reset;        // streams the peer reset
-  std::set<uint32_t> headers;      // streams the peer sent HEADERS on
-  std::set<uint32_t> ended;        // streams the peer ended (END_STREAM)
-  size_t data_bytes = 0;           // DATA payload bytes
-  size_t bytes = 0;                // everything read
+  int settings = 0;            // SETTINGS frames from the peer (not acks)
+  std::set<uint32_t> reset;    // streams the peer reset
+  std::set<uint32_t> headers;  // streams the peer sent HEADERS on
+  std::set<uint32_t> ended;    // streams the peer ended (END_STREAM)
+  size_t data_bytes = 0;       // DATA payload bytes
+  size_t bytes = 0;            // everything read
 };
 
 class Connection {
