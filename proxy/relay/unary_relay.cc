@@ -119,7 +119,6 @@ void UnaryRelay::SendTo(std::shared_ptr<Member> member) {
   }
   sent_hasleader_ = CopyRequestMetadata(*server_context_, call,
                                         class_.hasleader && upstream_->inject_hasleader());
-  member->AddLoad(1);
   // Reads are registered so an eviction can move them; writes stay (their outcome is unknown).
   movable_ = class_.kind == CallKind::kRead || class_.kind == CallKind::kSerializableRead;
   if (movable_) member->AddMovable(this);
@@ -128,7 +127,6 @@ void UnaryRelay::SendTo(std::shared_ptr<Member> member) {
 }
 
 void UnaryRelay::OnMemberDone(const grpc::Status& status) {
-  member_->AddLoad(-1);
   member_->EndUnary();
   bool moved_off = false;
   if (movable_) {

@@ -34,7 +34,8 @@ ProxyServer::ProxyServer(const Config& config)
       pools_(backends_->upstream),
       streams_(static_cast<size_t>(config.max_streams)),
       holder_(config.max_held_calls, config.max_held_bytes),
-      service_(RelayContext{&pools_, &streams_, &methods_, &metrics_, &holder_, &refusal_log_}),
+      service_(
+          RelayContext{&pools_, &streams_, &methods_, &metrics_, &holder_, &call_refusal_log_}),
       admin_(config_.metrics_addr, &admin_backend_,
              AdminServer::Limits{.read_timeout = config_.admin_read_timeout},
              AdminServer::Tls{.files = AdminTlsFiles(config_),
@@ -215,7 +216,7 @@ bool ProxyServer::Start(std::string* error) {
 void ProxyServer::OnClientRefused(const std::string& identity) {
   metrics_.clients_refused.Inc({});
   uint64_t suppressed = 0;
-  if (refusal_log_.ShouldLog(std::chrono::steady_clock::now(), &suppressed)) {
+  if (client_refusal_log_.ShouldLog(std::chrono::steady_clock::now(), &suppressed)) {
     spdlog::warn("refused a client certificate: {} is not in allowed-client-names{}", identity,
                  SuppressedNote(suppressed));
   }

@@ -96,7 +96,9 @@ class ProxyServer {
   mutable std::mutex backends_mu_;
   std::shared_ptr<Backends> backends_;  // guarded by backends_mu_
   SnapshotCell<UpstreamPool> pools_;    // the current backends' pool, for the per-call path
-  RateLimitedLog refusal_log_;          // refused clients and calls, one line per 10 s at most
+  // One line per 10 s at most for each kind of refusal, so one flood cannot hide the other.
+  RateLimitedLog client_refusal_log_;
+  RateLimitedLog call_refusal_log_;
   StreamRegistry streams_;
   MethodTable methods_;
   CallHolder holder_;

@@ -46,16 +46,20 @@ class Member {
   int64_t load() const { return load_.load(std::memory_order_relaxed); }
   void AddLoad(int64_t delta) { load_.fetch_add(delta, std::memory_order_relaxed); }
 
-  // Counts a unary call in flight unless `max` are already (--max-member-calls); EndUnary()
-  // after each one that was counted.
+  // A unary call starts on the member unless `max` are in flight already (--max-member-calls);
+  // it then counts in load() too, until EndUnary().
   bool TryBeginUnary(int64_t max) {
     if (unary_.fetch_add(1, std::memory_order_relaxed) >= max) {
       unary_.fetch_sub(1, std::memory_order_relaxed);
       return false;
     }
+    AddLoad(1);
     return true;
   }
-  void EndUnary() { unary_.fetch_sub(1, std::memory_order_relaxed); }
+  void EndUnary() {
+    unary_.fetch_sub(1, std::memory_order_relaxed);
+    AddLoad(-1);
+  }
 
   // Reads in flight, so that an eviction can move them instead of letting them hang on a
   // member that will not answer (frozen, cut off). Remove() before the call is destroyed.
