@@ -13,14 +13,26 @@
 # (utime + stime from /proc/PID/stat), and at the end each front end's peak RSS (VmHWM). Medians
 # over the repetitions go to bench/RESULTS.md with the ratios the performance targets use.
 #
-#   bench/compare.sh [--requests=N] [--reps=N] [--out=FILE]
+# Then, with the project's own client (ehp-bench-client):
+#   - latency at a fixed 2,000 requests/s (open loop) of linearizable Ranges and Puts, per target,
+#     interleaved and repeated: p50/p90/p99/p99.9;
+#   - a prefix Range returning 10 MiB, one at a time, each front end freshly started: throughput,
+#     CPU per request and how much the front end's peak RSS grew (in copies of the response);
+#   - 10,000 watch streams opened through each front end (freshly started) and held idle: RSS
+#     growth, CPU while idle, and one write that every stream must receive.
+#
+#   bench/compare.sh [--requests=N] [--reps=N] [--out=FILE] [--rate=N] [--watches=N]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 build=${BUILD_DIR:-$root/build/release}
 proxy_bin=$build/proxy/etcd-health-proxy
+bench_client=$build/bench/ehp-bench-client
 requests=20000
 reps=3
+rate=2000       # fixed-rate latency: requests/s
+rate_seconds=5  # per latency run
+watches=10000   # idle watch streams
 out=$here/RESULTS.md
 clients=16   # h2load connections
 streams=16   # concurrent streams per connection
@@ -29,13 +41,15 @@ for arg in "$@"; do
     --requests=*) requests=${arg#*=} ;;
     --reps=*) reps=${arg#*=} ;;
     --out=*) out=${arg#*=} ;;
+    --rate=*) rate=${arg#*=} ;;
+    --watches=*) watches=${arg#*=} ;;
     *) echo "compare.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
 for t in etcd etcdctl h2load nghttp haproxy python3; do
   command -v "$t" >/dev/null || { echo "compare.sh: $t is missing (tests/scripts/install-deps.sh)" >&2; exit 2; }
 done
-[ -x "$proxy_bin" ] || { echo "compare.sh: build first (make build)" >&2; exit 2; }
+[ -x "$proxy_bin" ] && [ -x "$bench_client" ] || { echo "compare.sh: build first (make build)" >&2; exit 2; }
 
 work=$(mktemp -d)
 pids=()
@@ -159,12 +173,128 @@ for rep in $(seq 1 "$reps"); do
   done
 done
 
+# Fresh front ends for the memory figures (peak RSS must not carry earlier workloads).
+start_frontend() {  # target -> sets fe_pid, fe_port (direct: etcd itself)
+  fe_port=$(free_port)
+  case "$1" in
+    direct) fe_pid=$etcd_pid; fe_port=$etcd_port; return ;;
+    proxy)
+      "$proxy_bin" --endpoints="http://127.0.0.1:$etcd_port" --listen-addr="127.0.0.1:$fe_port" \
+        --metrics-addr="127.0.0.1:$(free_port)" --log-level=warn >>"$work/proxy-fresh.log" 2>&1 &
+      ;;
+    haproxy)
+      sed "s/bind 127.0.0.1:[0-9]*/bind 127.0.0.1:$fe_port/" "$work/haproxy.cfg" >"$work/haproxy-fresh.cfg"
+      haproxy -db -f "$work/haproxy-fresh.cfg" >>"$work/haproxy-fresh.log" 2>&1 &
+      ;;
+    grpc-proxy)
+      etcd grpc-proxy start --endpoints="127.0.0.1:$etcd_port" \
+        --listen-addr="127.0.0.1:$fe_port" >>"$work/grpc-proxy-fresh.log" 2>&1 &
+      ;;
+  esac
+  fe_pid=$!
+  pids+=("$fe_pid")
+  wait_port "$fe_port"
+}
+stop_frontend() {  # target
+  [ "$1" = direct ] && return
+  kill "$fe_pid" 2>/dev/null || true
+  wait "$fe_pid" 2>/dev/null || true
+}
+rss_now_mib() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+# Fixed-rate latency, open loop (ehp-bench-client), targets interleaved as above.
+lat=$work/latency.csv
+echo "rep,workload,target,p50_us,p90_us,p99_us,p999_us,failed" >"$lat"
+for rep in $(seq 1 "$reps"); do
+  for w in range put; do
+    for i in 0 1 2 3; do
+      t=${targets[$(((i + rep) % 4))]}
+      res=$("$bench_client" latency --target="127.0.0.1:${port[$t]}" --workload="$w" \
+        --rate="$rate" --seconds="$rate_seconds") || { echo "compare.sh: latency $w via $t failed: $res" >&2; exit 1; }
+      kv() { grep -o "$1=[0-9]*" <<<"$res" | cut -d= -f2; }
+      echo "$rep,$w,$t,$(kv p50_us),$(kv p90_us),$(kv p99_us),$(kv p999_us),$(kv failed)" >>"$lat"
+      echo "rep $rep latency $w $t: $res" >&2
+    done
+  done
+done
+
+# A prefix Range returning 10 MiB (40 values of 256 KiB), one request at a time.
+head -c 262144 /dev/zero | tr '\0' L >"$work/large-value"
+for k in $(seq -w 1 40); do
+  etcdctl --endpoints="127.0.0.1:$etcd_port" put "bench-large/$k" <"$work/large-value" >/dev/null
+done
+python3 - "$work" <<'EOF2'
+import struct, sys
+b = b"\x0a\x0cbench-large/" + b"\x12\x0cbench-large0"   # RangeRequest{key, range_end}
+open(sys.argv[1] + "/range-10mib.bin", "wb").write(b"\x00" + struct.pack(">I", len(b)) + b)
+EOF2
+v=$(nghttp -v -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/range-10mib.bin" \
+  "http://127.0.0.1:$etcd_port/etcdserverpb.KV/Range" 2>&1)
+grep -q 'grpc-status: 0' <<<"$v" || { echo "compare.sh: 10 MiB range: not grpc-status 0" >&2; exit 1; }
+large_bytes=$(grep -o 'recv DATA frame <length=[0-9]*' <<<"$v" | grep -o '[0-9]*$' | awk '{s+=$1} END {print s+0}')
+large_n=20
+big=$work/large.csv
+echo "target,req_per_s,etcd_cpu_ms_per_req,frontend_cpu_ms_per_req,rss_before_mib,rss_peak_mib,ok" >"$big"
+for t in "${targets[@]}"; do
+  start_frontend "$t"
+  # Warm up with one small call, so the baseline includes the connections and their buffers.
+  h2load -n 1 -c 1 -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/range-linearizable.bin" \
+    "http://127.0.0.1:$fe_port/etcdserverpb.KV/Range" >/dev/null 2>&1
+  sleep 0.5
+  r0=$(rss_now_mib "$fe_pid")
+  e0=$(cpu_ms "$etcd_pid"); f0=$(cpu_ms "$fe_pid")
+  res=$(h2load -n "$large_n" -c 1 -m 1 -t 1 -H 'content-type: application/grpc' -H 'te: trailers' \
+    -d "$work/range-10mib.bin" "http://127.0.0.1:$fe_port/etcdserverpb.KV/Range" 2>&1)
+  e1=$(cpu_ms "$etcd_pid"); f1=$(cpu_ms "$fe_pid")
+  peak=$(rss_mib "$fe_pid")
+  rps=$(grep -o 'finished in [^,]*, [0-9.]* req/s' <<<"$res" | grep -o '[0-9.]* req/s' | cut -d' ' -f1)
+  data=$(grep '^traffic:' <<<"$res" | grep -o '([0-9]*) data' | tr -dc '0-9')
+  ok=$([ "${data:-0}" -ge $((large_n * large_bytes)) ] && echo 1 || echo 0)
+  [ "$t" = direct ] && { f0=0; f1=0; r0=0; peak=0; }
+  awk -v t="$t" -v rps="$rps" -v n="$large_n" -v e0="$e0" -v e1="$e1" -v f0="$f0" -v f1="$f1" \
+    -v r0="$r0" -v pk="$peak" -v ok="$ok" \
+    'BEGIN { printf "%s,%.2f,%.1f,%.1f,%s,%s,%s\n", t, rps, (e1 - e0) / n, (f1 - f0) / n, r0, pk, ok }' >>"$big"
+  echo "10 MiB range via $t: $rps req/s, RSS $r0 -> peak $peak MiB (ok=$ok)" >&2
+  stop_frontend "$t"
+done
+
+# Idle watch streams through each front end (freshly started), held while CPU is sampled.
+wat=$work/watches.csv
+echo "target,streams,open_s,rss_before_mib,rss_after_mib,idle_cpu_pct,etcd_rss_before_mib,etcd_rss_after_mib,etcd_idle_cpu_pct,ok" >"$wat"
+hz=$(getconf CLK_TCK)
+for t in proxy grpc-proxy haproxy direct; do
+  start_frontend "$t"
+  sleep 1
+  r0=$(rss_now_mib "$fe_pid"); er0=$(rss_now_mib "$etcd_pid")
+  rm -f "$work/watch-ready"
+  "$bench_client" watches --target="127.0.0.1:$fe_port" --streams="$watches" --hold=14 \
+    --ready-file="$work/watch-ready" >"$work/watch.out" 2>&1 &
+  wpid=$!
+  for _ in $(seq 1 600); do [ -f "$work/watch-ready" ] || ! kill -0 "$wpid" 2>/dev/null && break; sleep 0.1; done
+  sleep 2
+  c0=$(cpu_ms "$fe_pid"); ec0=$(cpu_ms "$etcd_pid")
+  sleep 10
+  c1=$(cpu_ms "$fe_pid"); ec1=$(cpu_ms "$etcd_pid")
+  r1=$(rss_now_mib "$fe_pid"); er1=$(rss_now_mib "$etcd_pid")
+  ok=1
+  wait "$wpid" || ok=0
+  open_s=$(grep -o 'open_s=[0-9.]*' "$work/watch.out" | cut -d= -f2)
+  echo "watches via $t: $(tr '\n' ' ' <"$work/watch.out")" >&2
+  [ "$t" = direct ] && { r0=0; r1=0; c0=0; c1=0; }
+  awk -v t="$t" -v n="$watches" -v o="${open_s:-0}" -v r0="$r0" -v r1="$r1" -v c0="$c0" -v c1="$c1" \
+    -v er0="$er0" -v er1="$er1" -v ec0="$ec0" -v ec1="$ec1" -v ok="$ok" \
+    'BEGIN { printf "%s,%d,%s,%s,%s,%.2f,%s,%s,%.2f,%s\n", t, n, o, r0, r1, (c1 - c0) / 100, er0, er1, (ec1 - ec0) / 100, ok }' >>"$wat"
+  stop_frontend "$t"
+done
+
 declare -A rss
 for t in proxy haproxy grpc-proxy; do rss[$t]=$(rss_mib "${pid_of[$t]}"); done
 python3 - "$raw" "$out" "$requests" "$reps" "$clients" "$streams" "${rss[proxy]}" "${rss[haproxy]}" "${rss[grpc-proxy]}" \
-  "$(etcd --version | head -1)" "$(haproxy -v | head -1)" "$("$proxy_bin" --version)" "$(h2load --version | head -1)" <<'EOF'
+  "$(etcd --version | head -1)" "$(haproxy -v | head -1)" "$("$proxy_bin" --version)" "$(h2load --version | head -1)" \
+  "$lat" "$big" "$wat" "$rate" "$rate_seconds" "$large_bytes" "$large_n" <<'EOF'
 import csv, statistics, sys, platform, os, datetime
-raw, out, n, reps, clients, streams, rss_p, rss_h, rss_g, etcd_v, hap_v, proxy_v, h2_v = sys.argv[1:]
+(raw, out, n, reps, clients, streams, rss_p, rss_h, rss_g, etcd_v, hap_v, proxy_v, h2_v,
+ lat_csv, big_csv, wat_csv, rate, rate_seconds, large_bytes, large_n) = sys.argv[1:]
 rows = list(csv.DictReader(open(raw)))
 bad = [r for r in rows if r["ok"] != "1"]
 def med(w, t, k):
@@ -194,7 +324,65 @@ L += ["", "Peak RSS of the front ends after all runs: proxy %s MiB, HAProxy %s M
       "Targets (issue: performance): proxy CPU per 1k requests at most 0.25 x etcd's; proxy req/s at least 0.85 x direct "
       "and at least HAProxy's. grpc-proxy answers serializable Ranges from its cache, so its serializable row measures "
       "the cache, not a relay; compare it on the linearizable Range and the Put.", "",
-      "Raw runs:", "", "```", open(raw).read().rstrip(), "```"]
+      "Raw runs:", "", "```", open(raw).read().rstrip(), "```", ""]
+head = len(L)
+
+# Fixed-rate latency.
+lat = list(csv.DictReader(open(lat_csv)))
+def lmed(w, t, k):
+    v = [float(r[k]) for r in lat if r["workload"] == w and r["target"] == t]
+    return statistics.median(v) if v else 0.0
+L += ["## Latency at a fixed rate", "",
+      "`ehp-bench-client latency --rate=%s --seconds=%s` (open loop: each call leaves at its scheduled time; "
+      "latency counted from that time), 4 connections, %s interleaved repetitions, medians in microseconds. "
+      "Failed calls: %d." % (rate, rate_seconds, reps, sum(int(r["failed"]) for r in lat)), "",
+      "| workload | target | p50 | p90 | p99 | p99.9 | p50 added | p99 added |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+for w, name in (("range", "range-linearizable"), ("put", "put-256b")):
+    for t in targets:
+        p50, p99 = lmed(w, t, "p50_us"), lmed(w, t, "p99_us")
+        L.append("| %s | %s | %.0f | %.0f | %.0f | %.0f | %s | %s |" % (
+            name, t, p50, lmed(w, t, "p90_us"), p99, lmed(w, t, "p999_us"),
+            "-" if t == "direct" else "%+.0f" % (p50 - lmed(w, "direct", "p50_us")),
+            "-" if t == "direct" else "%+.0f" % (p99 - lmed(w, "direct", "p99_us"))))
+L += ["", "Targets: p50 added at most 60 us, p99 added at most 300 us, proxy p99 below HAProxy's.", "",
+      "```", open(lat_csv).read().rstrip(), "```", ""]
+
+# 10 MiB range.
+big = list(csv.DictReader(open(big_csv)))
+mib = int(large_bytes) / 2**20
+L += ["## A 10 MiB response", "",
+      "Prefix Range returning %.1f MiB (40 values of 256 KiB), %s requests one at a time, each front end "
+      "freshly started and warmed with one small call. Growth = peak RSS (VmHWM) minus RSS before, "
+      "in MiB and in copies of the response." % (mib, large_n), "",
+      "| target | req/s | etcd CPU ms / req | front end CPU ms / req | RSS before | peak RSS | growth | copies | all complete |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+for r in big:
+    d = r["target"] == "direct"
+    g = float(r["rss_peak_mib"]) - float(r["rss_before_mib"])
+    L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        r["target"], r["req_per_s"], r["etcd_cpu_ms_per_req"], "-" if d else r["frontend_cpu_ms_per_req"],
+        "-" if d else r["rss_before_mib"], "-" if d else r["rss_peak_mib"], "-" if d else "%.1f" % g,
+        "-" if d else "%.2f" % (g / mib), "yes" if r["ok"] == "1" else "NO"))
+L += ["", "Target: no more than one extra copy of the response in the proxy at a time (copies <= 2).", ""]
+
+# Idle watch streams.
+wat = list(csv.DictReader(open(wat_csv)))
+L += ["## Idle watch streams", "",
+      "`ehp-bench-client watches`: streams opened over 10 connections through each front end (freshly "
+      "started), held idle; CPU sampled over 10 s of the idle hold; then one Put that every stream must "
+      "receive (checked: all did, none ended early, where \"ok\" says yes).", "",
+      "| target | streams | open s | RSS before | RSS with streams | growth | idle CPU % | etcd RSS growth | etcd idle CPU % | ok |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+for r in wat:
+    d = r["target"] == "direct"
+    g = float(r["rss_after_mib"]) - float(r["rss_before_mib"])
+    eg = float(r["etcd_rss_after_mib"]) - float(r["etcd_rss_before_mib"])
+    L.append("| %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %s |" % (
+        r["target"], r["streams"], r["open_s"], "-" if d else r["rss_before_mib"],
+        "-" if d else r["rss_after_mib"], "-" if d else "%.1f" % g, "-" if d else r["idle_cpu_pct"], eg,
+        r["etcd_idle_cpu_pct"], "yes" if r["ok"] == "1" else "NO"))
+L += ["", "Targets: proxy RSS at most 64 MiB with 10,000 idle watch streams, idle CPU below 2% of a core.", ""]
 open(out, "w").write("\n".join(L) + "\n")
 print("\n".join(L[:8 + 4 * len(workloads) + 3]))
+print("\n".join(L[head:]))
 EOF
