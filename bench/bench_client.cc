@@ -125,7 +125,8 @@ std::vector<std::shared_ptr<grpc::Channel>> Channels(const std::string& target, 
 
 double Percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
-  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())))];
+  return sorted[std::min(sorted.size() - 1,
+                         static_cast<size_t>(p * static_cast<double>(sorted.size())))];
 }
 
 int RunLatency(const Options& o) {
@@ -172,10 +173,11 @@ int RunLatency(const Options& o) {
     call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     auto* stub = stubs[static_cast<size_t>(i) % stubs.size()].get();
     if (o.workload == "range") {
-      stub->async()->Range(&call->ctx, &range, &call->range, [&, call, i, scheduled](grpc::Status s) {
-        finish(i, scheduled, s);
-        delete call;
-      });
+      stub->async()->Range(&call->ctx, &range, &call->range,
+                           [&, call, i, scheduled](grpc::Status s) {
+                             finish(i, scheduled, s);
+                             delete call;
+                           });
     } else {
       stub->async()->Put(&call->ctx, &put, &call->put, [&, call, i, scheduled](grpc::Status s) {
         finish(i, scheduled, s);
@@ -209,12 +211,13 @@ int RunLatency(const Options& o) {
 }
 
 // One idle watch stream.
-class WatchStream final : public grpc::ClientBidiReactor<etcdserverpb::WatchRequest,
-                                                         etcdserverpb::WatchResponse> {
+class WatchStream final
+    : public grpc::ClientBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
  public:
   struct Counters {
     std::atomic<int> created{0}, events{0}, ended{0};
     std::mutex mu;
+    std::string first_error;  // guarded by mu: of a stream that ended before it was cancelled
     std::condition_variable changed;
     void Notify() {
       std::lock_guard lock(mu);
@@ -244,7 +247,13 @@ class WatchStream final : public grpc::ClientBidiReactor<etcdserverpb::WatchRequ
     }
     StartRead(&response_);
   }
-  void OnDone(const grpc::Status&) override {
+  void OnDone(const grpc::Status& status) override {
+    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+      std::lock_guard lock(counters_.mu);
+      if (counters_.first_error.empty()) {
+        counters_.first_error = std::to_string(status.error_code()) + " " + status.error_message();
+      }
+    }
     counters_.ended.fetch_add(1);
     counters_.Notify();
   }
@@ -279,6 +288,12 @@ int RunWatches(const Options& o) {
   const double open_s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::printf("streams=%d created=%d ended=%d open_s=%.2f\n", o.streams, counters.created.load(),
               counters.ended.load(), open_s);
+  {
+    std::lock_guard lock(counters.mu);
+    if (!counters.first_error.empty()) {
+      std::fprintf(stderr, "ehp-bench-client: a stream ended: %s\n", counters.first_error.c_str());
+    }
+  }
   std::fflush(stdout);
   int rc = created && counters.created.load() == o.streams ? 0 : 1;
   if (rc == 0) {
@@ -293,8 +308,8 @@ int RunWatches(const Options& o) {
     put.set_value("v");
     etcdserverpb::PutResponse resp;
     const grpc::Status s = kv->Put(&ctx, put, &resp);
-    const bool all = wait_for([&] { return counters.events.load() >= o.streams; },
-                              std::chrono::seconds(30));
+    const bool all =
+        wait_for([&] { return counters.events.load() >= o.streams; }, std::chrono::seconds(30));
     std::printf("put=%s events=%d ended=%d\n", s.ok() ? "ok" : s.error_message().c_str(),
                 counters.events.load(), counters.ended.load());
     if (!s.ok() || !all || counters.ended.load() > 0) rc = 1;

@@ -139,6 +139,12 @@ void ValidateConfig(const Config& c, const Origins& origins,
     check.Error("stream-close-window", "must be between 0s and 60s");
   }
 
+  if (c.hedge_after < std::chrono::milliseconds(-1) || c.hedge_after > std::chrono::seconds(60)) {
+    check.Error("hedge-after", "must be auto, 0s (off) or a duration up to 60s");
+  }
+  if (c.hedge_min < std::chrono::milliseconds(1) || c.hedge_min > std::chrono::seconds(10)) {
+    check.Error("hedge-min", "must be between 1ms and 10s");
+  }
   if (c.leaderless_wait < std::chrono::milliseconds(0) ||
       c.leaderless_wait > std::chrono::seconds(60)) {
     check.Error("leaderless-wait", "must be between 0s and 60s");

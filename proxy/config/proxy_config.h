@@ -42,6 +42,8 @@ struct Config {
   int64_t serializable_max_lag =
       1000;  // applied-index entries beyond which serializable reads go elsewhere
   std::chrono::milliseconds stream_close_window{1000};  // spread of stream closes on eviction
+  std::chrono::milliseconds hedge_after{-1};            // linearizable reads: 0 off, < 0 adaptive
+  std::chrono::milliseconds hedge_min{20};              // floor of the adaptive hedge delay
   std::chrono::milliseconds leaderless_wait{3000};      // how long a call waits for a usable member
   int64_t max_held_calls = 10000;                       // calls waiting at once, at most
   int64_t max_held_bytes = 128LL << 20;                 // request bytes of those calls, at most

@@ -226,6 +226,29 @@ std::vector<Setting> MakeSettings() {
                               "When a member is evicted or drained, its streams are ended over "
                               "this long, so clients do not reconnect as a herd."));
 
+  s.push_back(Setting{"hedge-after", kRouting, "auto|DURATION",
+                      "A linearizable read with no answer after this long is also sent to "
+                      "another usable member; the first answer wins, the other is cancelled. "
+                      "auto: the 95th percentile of recent reads (at least --hedge-min); 0s: off. "
+                      "Hedges count against --retry-budget.",
+                      false, false,
+                      [](Config& c, std::string_view v) {
+                        if (v == "auto") {
+                          c.hedge_after = std::chrono::milliseconds(-1);
+                          return std::string();
+                        }
+                        std::string error;
+                        auto d = ParseDuration(v, &error);
+                        if (d) c.hedge_after = *d;
+                        return error.empty() ? error : error + " (or auto)";
+                      },
+                      [](const Config& c) {
+                        return c.hedge_after.count() < 0 ? std::string("auto")
+                                                         : FormatDuration(c.hedge_after);
+                      }});
+  s.push_back(DurationSetting("hedge-min", kRouting, &Config::hedge_min,
+                              "Floor of the adaptive --hedge-after, so normal jitter is not "
+                              "hedged."));
   s.push_back(DurationSetting(
       "leaderless-wait", kRouting, &Config::leaderless_wait,
       "When no member can take a call (an election), hold it this long (within its deadline) "

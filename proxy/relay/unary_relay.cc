@@ -42,25 +42,31 @@ void UnaryRelay::OnReadDone(bool ok) {
     return;
   }
   class_ = Classify(method_, request_);
+  hedgeable_ = class_.kind == CallKind::kRead && upstream_->hedge_delay().enabled();
   upstream_->retry_budget().OnCall();
   SendToMember();
 }
 
-std::shared_ptr<Member> UnaryRelay::PickUntried() const {
-  std::vector<const Member*> tried;
-  tried.reserve(tried_.size());
-  for (const auto& m : tried_) tried.push_back(m.get());
-  return upstream_->Pick(class_, tried, despite_stall_);
+std::shared_ptr<Member> UnaryRelay::PickUntriedLocked() const {
+  const Member* tried[16];
+  const size_t n = std::min(tried_.size(), std::size(tried));
+  for (size_t i = 0; i < n; ++i) tried[i] = tried_[i].get();
+  return upstream_->Pick(class_, std::span<const Member* const>(tried, n), despite_stall_);
 }
 
 void UnaryRelay::SendToMember() {
-  std::shared_ptr<Member> member = PickUntried();
+  std::shared_ptr<Member> member;
+  {
+    std::lock_guard lock(mu_);
+    member = PickUntriedLocked();
+    if (member != nullptr) ++in_flight_;  // taken by SendTo
+  }
   if (member == nullptr) {
     WaitOrFail(grpc::Status(grpc::StatusCode::UNAVAILABLE, upstream_->UnavailableMessage()));
     return;
   }
   hold_.End("sent");
-  SendTo(std::move(member));
+  SendTo(std::move(member), false);
 }
 
 void UnaryRelay::WaitOrFail(const grpc::Status& failure) {
@@ -68,20 +74,21 @@ void UnaryRelay::WaitOrFail(const grpc::Status& failure) {
     std::lock_guard lock(mu_);
     if (cancelled_) {
       hold_.End("cancelled");
-      FinishCall(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"), false);
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"), nullptr);
       return;
     }
+    // What was tried so far refused the call before acting on it (or it is a read): once a
+    // member can take calls again, any of them may.
+    tried_.clear();
   }
-  // What was tried so far refused the call before acting on it (or it is a read): once a
-  // member can take calls again, any of them may.
-  tried_.clear();
+  grpc::Status outcome;
   switch (hold_.Wait(*server_context_, static_cast<int64_t>(request_.Length()),
                      [this] { SendToMember(); })) {
     case CallHold::Result::kWaiting:
       return;
     case CallHold::Result::kRefused:
-      FinishCall(HoldRefused(*relay_.holder, failure.error_message()), false);
-      return;
+      outcome = HoldRefused(*relay_.holder, failure.error_message());
+      break;
     case CallHold::Result::kExpired:
       if (!despite_stall_ && upstream_->stalled()) {
         // A stall may be overload rather than a cut-off leader: after the wait, send anyway.
@@ -89,104 +96,194 @@ void UnaryRelay::WaitOrFail(const grpc::Status& failure) {
         SendToMember();
         return;
       }
-      FinishCall(failure, false);
-      return;
+      outcome = failure;
+      break;
   }
+  std::lock_guard lock(mu_);
+  FinishLocked(outcome, nullptr);
 }
 
-void UnaryRelay::SendTo(std::shared_ptr<Member> member) {
+void UnaryRelay::SendTo(std::shared_ptr<Member> member, bool hedge) {
   if (!member->TryBeginUnary(upstream_->max_member_calls())) {
-    FinishCall(RefuseForLimit(relay_, "max-member-calls",
-                              "member " + member->name() + " has " +
-                                  std::to_string(upstream_->max_member_calls()) +
-                                  " unary calls in flight (max-member-calls)"),
-               false);
+    std::lock_guard lock(mu_);
+    --in_flight_;
+    if (hedge) {
+      MaybeSendAnswerLocked();  // the first copy is still in flight; it decides
+      return;
+    }
+    FinishLocked(RefuseForLimit(relay_, "max-member-calls",
+                                "member " + member->name() + " has " +
+                                    std::to_string(upstream_->max_member_calls()) +
+                                    " unary calls in flight (max-member-calls)"),
+                 nullptr);
     return;
   }
-  tried_.push_back(member);
-  member_ = member;
-  grpc::ClientContext* call;
+  Attempt* attempt;
   {
     std::lock_guard lock(mu_);
-    if (cancelled_) {
+    if (cancelled_ || finishing_) {
       member->EndUnary();
-      FinishCall(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"), false);
+      --in_flight_;
+      if (finishing_) {
+        MaybeSendAnswerLocked();
+      } else {
+        FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"), nullptr);
+      }
       return;
     }
+    tried_.push_back(member);
+    last_member_ = member.get();
+    attempts_.push_back(std::make_unique<Attempt>(this, member, hedge));
+    attempt = attempts_.back().get();
     // Deadline and cancellation of the client's call carry over to the member's.
-    call_ = grpc::ClientContext::FromCallbackServerContext(*server_context_);
-    call = call_.get();
-  }
-  sent_hasleader_ = CopyRequestMetadata(*server_context_, call,
-                                        class_.hasleader && upstream_->inject_hasleader());
-  // Reads are registered so an eviction can move them; writes stay (their outcome is unknown).
-  movable_ = class_.kind == CallKind::kRead || class_.kind == CallKind::kSerializableRead;
-  if (movable_) member->AddMovable(this);
-  member->NextStub().UnaryCall(call, method_, grpc::StubOptions(), &request_, &response_,
-                               [this](grpc::Status status) { OnMemberDone(status); });
-}
-
-void UnaryRelay::OnMemberDone(const grpc::Status& status) {
-  member_->EndUnary();
-  bool moved_off = false;
-  if (movable_) {
-    member_->RemoveMovable(this);
-    std::lock_guard lock(mu_);
-    moved_off = std::exchange(moved_off_, false) && !cancelled_;
-  }
-  if (!status.ok()) {
-    const RetryReason reason =
-        moved_off
-            ? RetryReason::kMemberEvicted
-            : DecideRetry(class_.kind,
-                          AttemptOutcome{status.error_code(), status.error_message(),
-                                         FailedBeforeSending(status, *call_), sent_hasleader_});
-    if (reason != RetryReason::kNone) {
-      const std::string label(ToString(reason));
-      std::shared_ptr<Member> next = PickUntried();
-      if (next == nullptr) {
-        // Every member refused or failed it without acting on it: hold it until one can.
-        if (relay_.metrics != nullptr) relay_.metrics->retries.Inc({label});
-        WaitOrFail(moved_off ? grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                            "etcd-health-proxy: member " + member_->name() +
-                                                " was evicted while the call waited on it")
-                             : status);
-        return;
-      }
-      if (upstream_->retry_budget().TrySpend(std::chrono::steady_clock::now())) {
-        SPDLOG_DEBUG("{} to {} failed ({}: {}); trying {}", method_, member_->name(), label,
-                     status.error_message(), next->name());
-        if (relay_.metrics != nullptr) relay_.metrics->retries.Inc({label});
-        SendTo(std::move(next));
-        return;
-      }
-      if (relay_.metrics != nullptr) relay_.metrics->retries_refused.Inc({label});
+    attempt->call = grpc::ClientContext::FromCallbackServerContext(*server_context_);
+    if (!hedge && hedgeable_ && !hedged_ && !hedge_timer_pending_) {
+      hedge_timer_pending_ = true;
+      hedge_timer_ = std::make_unique<grpc::Alarm>();
+      hedge_timer_->Set(std::chrono::system_clock::now() + upstream_->hedge_delay().Get(),
+                        [this](bool fired) { OnHedgeTimer(fired); });
     }
   }
-  CopyInitialMetadata(*call_, server_context_);
-  CopyTrailingMetadata(*call_, server_context_);
-  FinishCall(status, status.ok());
+  attempt->sent_hasleader = CopyRequestMetadata(*server_context_, attempt->call.get(),
+                                                class_.hasleader && upstream_->inject_hasleader());
+  // Reads are registered so an eviction can move them; writes stay (their outcome is unknown).
+  attempt->movable = class_.kind == CallKind::kRead || class_.kind == CallKind::kSerializableRead;
+  if (attempt->movable) member->AddMovable(attempt);
+  member->NextStub().UnaryCall(
+      attempt->call.get(), method_, grpc::StubOptions(), &request_, &attempt->response,
+      [this, attempt](grpc::Status status) { OnAttemptDone(attempt, status); });
 }
 
-void UnaryRelay::FinishCall(const grpc::Status& status, bool with_response) {
-  RecordCall(relay_, method_, status, member_.get(), start_);
-  if (with_response) {
-    StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
+void UnaryRelay::OnHedgeTimer(bool fired) {
+  std::shared_ptr<Member> next;
+  {
+    std::lock_guard lock(mu_);
+    hedge_timer_pending_ = false;
+    // Cancelled (the call is being answered), or the first copy failed and the call waits.
+    if (!fired || finishing_ || cancelled_ || in_flight_ == 0) {
+      MaybeSendAnswerLocked();
+      return;
+    }
+    next = PickUntriedLocked();
+    if (next == nullptr || !upstream_->retry_budget().TrySpend(std::chrono::steady_clock::now())) {
+      if (relay_.metrics != nullptr) relay_.metrics->hedges.Inc({"skipped"});
+      return;
+    }
+    hedged_ = true;
+    ++in_flight_;  // taken by SendTo
+    SPDLOG_DEBUG("{}: no answer from {} after {} us; hedging to {}", method_,
+                 attempts_.back()->member->name(), upstream_->hedge_delay().Get().count(),
+                 next->name());
+  }
+  if (relay_.metrics != nullptr) relay_.metrics->hedges.Inc({"sent"});
+  SendTo(std::move(next), true);
+}
+
+void UnaryRelay::OnAttemptDone(Attempt* attempt, const grpc::Status& status) {
+  attempt->member->EndUnary();
+  if (attempt->movable) attempt->member->RemoveMovable(attempt);
+  if (status.ok() && hedgeable_) {
+    upstream_->hedge_delay().Observe(std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - attempt->sent));
+  }
+  std::shared_ptr<Member> next;
+  RetryReason reason;
+  grpc::Status failure = status;
+  {
+    std::lock_guard lock(mu_);
+    attempt->done = true;
+    --in_flight_;
+    if (finishing_) {  // a copy that lost (cancelled), or the client is gone
+      MaybeSendAnswerLocked();
+      return;
+    }
+    if (status.ok()) {
+      if (hedged_ && relay_.metrics != nullptr) {
+        relay_.metrics->hedges.Inc({attempt->hedge ? "hedge_won" : "first_won"});
+      }
+      FinishLocked(status, attempt);
+      return;
+    }
+    // The other copy is still in flight and may yet answer: it decides.
+    if (in_flight_ > 0) return;
+    const bool moved_off = attempt->moved_off && !cancelled_;
+    reason = moved_off ? RetryReason::kMemberEvicted
+                       : DecideRetry(class_.kind,
+                                     AttemptOutcome{status.error_code(), status.error_message(),
+                                                    FailedBeforeSending(status, *attempt->call),
+                                                    attempt->sent_hasleader});
+    if (reason == RetryReason::kNone) {
+      FinishLocked(status, attempt);
+      return;
+    }
+    if (moved_off) {
+      failure = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                             "etcd-health-proxy: member " + attempt->member->name() +
+                                 " was evicted while the call waited on it");
+    }
+    const std::string label(ToString(reason));
+    next = PickUntriedLocked();
+    if (next != nullptr) {
+      if (!upstream_->retry_budget().TrySpend(std::chrono::steady_clock::now())) {
+        if (relay_.metrics != nullptr) relay_.metrics->retries_refused.Inc({label});
+        FinishLocked(status, attempt);
+        return;
+      }
+      SPDLOG_DEBUG("{} to {} failed ({}: {}); trying {}", method_, attempt->member->name(), label,
+                   status.error_message(), next->name());
+      ++in_flight_;  // taken by SendTo
+    }
+    if (relay_.metrics != nullptr) relay_.metrics->retries.Inc({label});
+  }
+  if (next == nullptr) {
+    // Every member refused or failed it without acting on it: hold it until one can.
+    WaitOrFail(failure);
+    return;
+  }
+  SendTo(std::move(next), false);
+}
+
+void UnaryRelay::FinishLocked(const grpc::Status& status, Attempt* from) {
+  if (finishing_) return;
+  finishing_ = true;
+  answer_status_ = status;
+  answer_from_ = from;
+  for (const auto& a : attempts_) {
+    if (!a->done && a.get() != from) a->call->TryCancel();
+  }
+  if (hedge_timer_pending_) hedge_timer_->Cancel();
+  MaybeSendAnswerLocked();
+}
+
+void UnaryRelay::MaybeSendAnswerLocked() {
+  if (!finishing_ || answered_ || in_flight_ > 0 || hedge_timer_pending_) return;
+  answered_ = true;
+  const Attempt* from = answer_from_;
+  if (from != nullptr) {
+    CopyInitialMetadata(*from->call, server_context_);
+    CopyTrailingMetadata(*from->call, server_context_);
+  }
+  RecordCall(relay_, method_, answer_status_, from != nullptr ? from->member.get() : last_member_,
+             start_);
+  if (from != nullptr && answer_status_.ok()) {
+    StartWriteAndFinish(&answer_from_->response, grpc::WriteOptions(), answer_status_);
   } else {
-    Finish(status);
+    Finish(answer_status_);
   }
 }
 
 void UnaryRelay::OnCancel() {
   std::lock_guard lock(mu_);
   cancelled_ = true;
-  if (call_) call_->TryCancel();
+  for (const auto& a : attempts_) {
+    if (!a->done) a->call->TryCancel();
+  }
 }
 
-void UnaryRelay::MoveOff() {
+void UnaryRelay::MoveOff(Attempt* attempt) {
   std::lock_guard lock(mu_);
-  moved_off_ = true;
-  if (call_) call_->TryCancel();
+  attempt->moved_off = true;
+  if (!attempt->done) attempt->call->TryCancel();
 }
 
 void UnaryRelay::OnDone() { delete this; }

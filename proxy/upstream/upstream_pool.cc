@@ -44,7 +44,8 @@ UpstreamPool::UpstreamPool(const Config& config)
       inject_hasleader_(config.inject_hasleader),
       leaderless_wait_(config.leaderless_wait),
       max_member_calls_(config.max_member_calls),
-      retry_budget_(config.retry_budget) {}
+      retry_budget_(config.retry_budget),
+      hedge_delay_(config.hedge_after, config.hedge_min) {}
 
 std::shared_ptr<Member> UpstreamPool::Pick(CallClass call, std::span<const Member* const> tried,
                                            bool despite_stall) const {

@@ -13,6 +13,7 @@
 #include "proxy/core/snapshot_cell.h"
 #include "proxy/health/unhealthy_reason.h"
 #include "proxy/routing/call_class.h"
+#include "proxy/routing/hedge_delay.h"
 #include "proxy/routing/member_picker.h"
 #include "proxy/routing/retry_budget.h"
 #include "proxy/upstream/channel_factory.h"
@@ -52,6 +53,7 @@ class UpstreamPool {
 
   // Routing settings of this member set (they change with a reload).
   RetryBudget& retry_budget() const { return retry_budget_; }
+  HedgeDelay& hedge_delay() const { return hedge_delay_; }
   bool inject_hasleader() const { return inject_hasleader_; }
   std::chrono::milliseconds leaderless_wait() const { return leaderless_wait_; }
   int64_t max_member_calls() const { return max_member_calls_; }
@@ -75,6 +77,7 @@ class UpstreamPool {
   const std::chrono::milliseconds leaderless_wait_;
   const int64_t max_member_calls_;
   mutable RetryBudget retry_budget_;
+  mutable HedgeDelay hedge_delay_;
 };
 
 }  // namespace ehp

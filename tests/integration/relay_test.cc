@@ -4,6 +4,8 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <thread>
 
@@ -429,6 +431,54 @@ TEST_F(RelayTest, DeadMemberIsSkipped) {
     ok += s.ok();
   }
   EXPECT_EQ(ok, 30);
+}
+
+// Scenario: a follower frozen (SIGSTOP) but kept in service (probes too patient to evict it):
+// every linearizable read still answers quickly, because one that waits on the frozen member is
+// hedged to another member after hedge-after, and the hedge's answer wins.
+TEST_F(RelayTest, HedgedReadsRideOverAFrozenFollower) {
+  // A follower: its Status names another member as leader.
+  int follower = -1;
+  for (int i = 0; i < cluster_->size() && follower < 0; ++i) {
+    auto maintenance = etcdserverpb::Maintenance::NewStub(cluster_->Channel(i));
+    etcdserverpb::StatusResponse status;
+    auto ctx = Ctx();
+    ASSERT_TRUE(maintenance->Status(ctx.get(), {}, &status).ok());
+    if (status.leader() != status.header().member_id()) follower = i;
+  }
+  ASSERT_GE(follower, 0);
+
+  Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
+  config.hedge_after = milliseconds(100);
+  config.probe_timeout = seconds(30);
+  config.probe_read_timeout = seconds(30);
+  config.unreachable_threshold = 1000;
+  auto proxy = StartProxy(config);
+  auto kv = KV::NewStub(ProxyChannel(*proxy, *certs_));
+  Put("hedge/key", "v");
+
+  cluster_->SignalMember(follower, SIGSTOP);
+  int ok = 0;
+  auto slowest = std::chrono::steady_clock::duration::zero();
+  for (int i = 0; i < 30; ++i) {
+    etcdserverpb::RangeRequest req;
+    req.set_key("hedge/key");
+    etcdserverpb::RangeResponse resp;
+    auto ctx = Ctx(seconds(5));
+    const auto t0 = std::chrono::steady_clock::now();
+    const grpc::Status s = kv->Range(ctx.get(), req, &resp);
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - t0);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    ok += s.ok() && resp.kvs_size() == 1 && resp.kvs(0).value() == "v";
+  }
+  cluster_->SignalMember(follower, SIGCONT);
+
+  EXPECT_EQ(ok, 30);
+  EXPECT_LT(slowest, milliseconds(1500)) << "a read waited on the frozen member";
+  const std::string metrics = proxy->RenderMetrics();
+  // About a third of the reads picked the frozen member first; each was hedged and the hedge won.
+  EXPECT_GE(MetricValue(metrics, "etcd_health_proxy_hedges_total{outcome=\"sent\"}"), 1);
+  EXPECT_GE(MetricValue(metrics, "etcd_health_proxy_hedges_total{outcome=\"hedge_won\"}"), 1);
 }
 
 // Scenario: a request over max-recv-bytes and a response over max-send-bytes fail that call only,

@@ -174,6 +174,22 @@ TEST_F(ConfigLoaderTest, HealthProbingRules) {
   EXPECT_TRUE(HasError(LoadConfig({many}), "at most 16 members"));
 }
 
+TEST_F(ConfigLoaderTest, HedgingRules) {
+  EXPECT_EQ(LoadConfig(Base({})).config.hedge_after, std::chrono::milliseconds(-1));  // auto
+  const LoadResult fixed = LoadConfig(Base({"--hedge-after=75ms", "--hedge-min=5ms"}));
+  ASSERT_TRUE(fixed.ok()) << Errors(fixed);
+  EXPECT_EQ(fixed.config.hedge_after, std::chrono::milliseconds(75));
+  EXPECT_EQ(fixed.config.hedge_min, std::chrono::milliseconds(5));
+  EXPECT_EQ(LoadConfig(Base({"--hedge-after=0s"})).config.hedge_after,
+            std::chrono::milliseconds(0));
+  EXPECT_EQ(LoadConfig(Base({"--hedge-after=auto"})).config.hedge_after,
+            std::chrono::milliseconds(-1));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--hedge-after=soon"})), "--hedge-after:"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--hedge-after=soon"})), "(or auto)"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--hedge-after=2m"})), "up to 60s"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--hedge-min=0s"})), "--hedge-min: must be between"));
+}
+
 TEST_F(ConfigLoaderTest, OperationsRules) {
   EXPECT_TRUE(HasError(LoadConfig(Base({"--metrics-addr=ftp://x:1"})), "--metrics-addr:"));
   EXPECT_TRUE(LoadConfig(Base({"--metrics-addr=127.0.0.1:9000"})).ok());
