@@ -33,8 +33,10 @@ struct ProxyMetrics {
                                 "reason the call would have been retried.",
                                 {"reason"}};
   CounterFamily hedges{"etcd_health_proxy_hedges_total",
-                       "Reads also sent to a second member because the first was slow, by "
-                       "outcome (which attempt answered first).",
+                       "Linearizable reads also sent to a second member because the first was "
+                       "slow (hedge-after), by outcome: sent, hedge_won or first_won (which copy "
+                       "answered first), skipped (no other usable member, or the retry budget "
+                       "was spent).",
                        {"outcome"}};
   CounterFamily certificate_reloads{
       "etcd_health_proxy_certificate_reloads_total",

@@ -137,12 +137,6 @@ void UnaryRelay::SendTo(std::shared_ptr<Member> member, bool hedge) {
     attempt = attempts_.back().get();
     // Deadline and cancellation of the client's call carry over to the member's.
     attempt->call = grpc::ClientContext::FromCallbackServerContext(*server_context_);
-    if (!hedge && hedgeable_ && !hedged_ && !hedge_timer_pending_) {
-      hedge_timer_pending_ = true;
-      hedge_timer_ = std::make_unique<grpc::Alarm>();
-      hedge_timer_->Set(std::chrono::system_clock::now() + upstream_->hedge_delay().Get(),
-                        [this](bool fired) { OnHedgeTimer(fired); });
-    }
   }
   attempt->sent_hasleader = CopyRequestMetadata(*server_context_, attempt->call.get(),
                                                 class_.hasleader && upstream_->inject_hasleader());
@@ -154,29 +148,28 @@ void UnaryRelay::SendTo(std::shared_ptr<Member> member, bool hedge) {
       [this, attempt](grpc::Status status) { OnAttemptDone(attempt, status); });
 }
 
-void UnaryRelay::OnHedgeTimer(bool fired) {
+std::function<void()> UnaryRelay::DueForHedge(Attempt* attempt,
+                                              std::chrono::steady_clock::time_point now,
+                                              std::chrono::microseconds delay) {
+  // Called with the member's lock held: decide here, send after it is released.
+  if (!hedgeable_ || attempt->hedge || now - attempt->sent < delay) return {};
   std::shared_ptr<Member> next;
   {
     std::lock_guard lock(mu_);
-    hedge_timer_pending_ = false;
-    // Cancelled (the call is being answered), or the first copy failed and the call waits.
-    if (!fired || finishing_ || cancelled_ || in_flight_ == 0) {
-      MaybeSendAnswerLocked();
-      return;
-    }
+    if (hedged_ || finishing_ || cancelled_ || attempt->done) return {};
+    hedged_ = true;  // once per call, sent or not
     next = PickUntriedLocked();
-    if (next == nullptr || !upstream_->retry_budget().TrySpend(std::chrono::steady_clock::now())) {
+    if (next == nullptr || !upstream_->retry_budget().TrySpend(now)) {
       if (relay_.metrics != nullptr) relay_.metrics->hedges.Inc({"skipped"});
-      return;
+      return {};
     }
-    hedged_ = true;
-    ++in_flight_;  // taken by SendTo
-    SPDLOG_DEBUG("{}: no answer from {} after {} us; hedging to {}", method_,
-                 attempts_.back()->member->name(), upstream_->hedge_delay().Get().count(),
-                 next->name());
+    hedge_sent_ = true;
+    ++in_flight_;  // taken by SendTo: keeps this call alive until the hedge is sent
   }
   if (relay_.metrics != nullptr) relay_.metrics->hedges.Inc({"sent"});
-  SendTo(std::move(next), true);
+  SPDLOG_DEBUG("{}: no answer from {} after {} us; hedging to {}", method_, attempt->member->name(),
+               delay.count(), next->name());
+  return [this, next = std::move(next)]() mutable { SendTo(std::move(next), true); };
 }
 
 void UnaryRelay::OnAttemptDone(Attempt* attempt, const grpc::Status& status) {
@@ -198,7 +191,7 @@ void UnaryRelay::OnAttemptDone(Attempt* attempt, const grpc::Status& status) {
       return;
     }
     if (status.ok()) {
-      if (hedged_ && relay_.metrics != nullptr) {
+      if (hedge_sent_ && relay_.metrics != nullptr) {
         relay_.metrics->hedges.Inc({attempt->hedge ? "hedge_won" : "first_won"});
       }
       FinishLocked(status, attempt);
@@ -251,12 +244,11 @@ void UnaryRelay::FinishLocked(const grpc::Status& status, Attempt* from) {
   for (const auto& a : attempts_) {
     if (!a->done && a.get() != from) a->call->TryCancel();
   }
-  if (hedge_timer_pending_) hedge_timer_->Cancel();
   MaybeSendAnswerLocked();
 }
 
 void UnaryRelay::MaybeSendAnswerLocked() {
-  if (!finishing_ || answered_ || in_flight_ > 0 || hedge_timer_pending_) return;
+  if (!finishing_ || answered_ || in_flight_ > 0) return;
   answered_ = true;
   const Attempt* from = answer_from_;
   if (from != nullptr) {

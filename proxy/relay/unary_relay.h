@@ -5,11 +5,10 @@
 // after the hedge delay is also sent to a second member (a hedge); the first answer wins and the
 // other copy is cancelled.
 //
-// Lifetime: the client's call is finished only once no attempt is in flight and the hedge timer
-// is not pending, so no callback can reach this object after OnDone deleted it.
+// Lifetime: the client's call is finished only once no attempt is in flight (a hedge about to be
+// sent counts), so no callback can reach this object after OnDone deleted it.
 #pragma once
 
-#include <grpcpp/alarm.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/support/byte_buffer.h>
 
@@ -40,6 +39,10 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
         : relay(relay), member(std::move(member)), hedge(hedge) {}
     // MovableCall: the member was evicted while this read was on it.
     void MoveOff() override { relay->MoveOff(this); }
+    std::function<void()> DueForHedge(std::chrono::steady_clock::time_point now,
+                                      std::chrono::microseconds delay) override {
+      return relay->DueForHedge(this, now, delay);
+    }
 
     UnaryRelay* const relay;
     const std::shared_ptr<Member> member;
@@ -63,7 +66,8 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
   // cannot go out (and this object go away) before the attempt is registered.
   void SendTo(std::shared_ptr<Member> member, bool hedge);
   void OnAttemptDone(Attempt* attempt, const grpc::Status& status);
-  void OnHedgeTimer(bool fired);
+  std::function<void()> DueForHedge(Attempt* attempt, std::chrono::steady_clock::time_point now,
+                                    std::chrono::microseconds delay);
   void MoveOff(Attempt* attempt);
   // Decides the client's answer: `status`, with `from`'s response and metadata when given.
   // Cancels the other attempts; the answer goes out once none is in flight. Requires mu_.
@@ -87,9 +91,8 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
   const Member* last_member_ = nullptr;             // guarded by mu_: of the latest attempt
   int in_flight_ = 0;                               // guarded by mu_
   bool cancelled_ = false;                          // guarded by mu_: the client cancelled
-  bool hedged_ = false;                             // guarded by mu_: a hedge was sent
-  bool hedge_timer_pending_ = false;                // guarded by mu_
-  std::unique_ptr<grpc::Alarm> hedge_timer_;        // guarded by mu_
+  bool hedged_ = false;                             // guarded by mu_: the hedge was decided
+  bool hedge_sent_ = false;                         // guarded by mu_: and sent
   bool finishing_ = false;                          // guarded by mu_: the answer is decided
   bool answered_ = false;                           // guarded by mu_: Finish() was called
   grpc::Status answer_status_;                      // guarded by mu_

@@ -47,6 +47,15 @@ size_t Member::MoveCallsOff() {
   return movable_.size();
 }
 
+void Member::CollectHedges(std::chrono::steady_clock::time_point now,
+                           std::chrono::microseconds delay,
+                           std::vector<std::function<void()>>* due) {
+  std::lock_guard lock(movable_mu_);
+  for (MovableCall* call : movable_) {
+    if (auto hedge = call->DueForHedge(now, delay)) due->push_back(std::move(hedge));
+  }
+}
+
 void Member::Connect() {
   for (const auto& channel : channels_) channel->GetState(true);
 }

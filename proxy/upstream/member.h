@@ -5,6 +5,8 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,6 +23,11 @@ class MovableCall {
   virtual ~MovableCall() = default;
   // Cancels the attempt on this member; the call then retries on another one.
   virtual void MoveOff() = 0;
+  // Asked every few milliseconds while the call waits on the member: a read that has waited
+  // `delay` may send a second copy to another member. Returns what to run once the member's
+  // lock is released (empty: nothing to do).
+  virtual std::function<void()> DueForHedge(std::chrono::steady_clock::time_point now,
+                                            std::chrono::microseconds delay) = 0;
 };
 
 class Member {
@@ -67,6 +74,9 @@ class Member {
   void RemoveMovable(MovableCall* call);
   // Calls MoveOff() on each registered call; returns how many.
   size_t MoveCallsOff();
+  // Adds the hedges due on the member's registered calls to `due` (see DueForHedge).
+  void CollectHedges(std::chrono::steady_clock::time_point now, std::chrono::microseconds delay,
+                     std::vector<std::function<void()>>* due);
 
   // Starts connecting every idle connection, so the first calls do not pay for the handshake.
   void Connect();

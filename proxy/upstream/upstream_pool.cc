@@ -45,7 +45,37 @@ UpstreamPool::UpstreamPool(const Config& config)
       leaderless_wait_(config.leaderless_wait),
       max_member_calls_(config.max_member_calls),
       retry_budget_(config.retry_budget),
-      hedge_delay_(config.hedge_after, config.hedge_min) {}
+      hedge_delay_(config.hedge_after, config.hedge_min) {
+  if (hedge_delay_.enabled()) hedge_thread_ = std::thread([this] { HedgeLoop(); });
+}
+
+UpstreamPool::~UpstreamPool() {
+  {
+    std::lock_guard lock(hedge_mu_);
+    hedge_stop_ = true;
+  }
+  hedge_cv_.notify_all();
+  // Never this thread: it holds no reference to the pool, and calls end (and drop theirs) on
+  // gRPC's threads.
+  if (hedge_thread_.joinable()) hedge_thread_.join();
+}
+
+void UpstreamPool::HedgeLoop() {
+  std::vector<std::function<void()>> due;
+  std::unique_lock lock(hedge_mu_);
+  while (!hedge_stop_) {
+    const std::chrono::microseconds delay = hedge_delay_.Get();
+    const auto tick = std::clamp<std::chrono::microseconds>(delay / 4, std::chrono::milliseconds(2),
+                                                            std::chrono::milliseconds(25));
+    if (hedge_cv_.wait_for(lock, tick, [this] { return hedge_stop_; })) break;
+    lock.unlock();
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& member : members_.Get()->members) member->CollectHedges(now, delay, &due);
+    for (auto& hedge : due) hedge();  // each call keeps itself alive until its hedge is sent
+    due.clear();
+    lock.lock();
+  }
+}
 
 std::shared_ptr<Member> UpstreamPool::Pick(CallClass call, std::span<const Member* const> tried,
                                            bool despite_stall) const {

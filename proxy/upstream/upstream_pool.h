@@ -5,8 +5,11 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include "proxy/config/proxy_config.h"
@@ -42,6 +45,7 @@ class UpstreamPool {
  public:
   // Opens `upstream-connections` connections to each configured member.
   explicit UpstreamPool(const Config& config);
+  ~UpstreamPool();
 
   // The member for a new call of class `call` among the usable ones (see PickMember), skipping
   // members in `tried`; nullptr when none is left.
@@ -78,6 +82,14 @@ class UpstreamPool {
   const int64_t max_member_calls_;
   mutable RetryBudget retry_budget_;
   mutable HedgeDelay hedge_delay_;
+
+  // One thread per member set looks for reads due for a hedge every quarter of the hedge delay:
+  // cheaper than a timer per call, which every linearizable read would pay.
+  void HedgeLoop();
+  std::mutex hedge_mu_;
+  std::condition_variable hedge_cv_;
+  bool hedge_stop_ = false;  // guarded by hedge_mu_
+  std::thread hedge_thread_;
 };
 
 }  // namespace ehp
