@@ -65,7 +65,18 @@ RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPol
   }
   out.quorum.stalled = answered >= majority && out.quorum.has_leader && out.quorum.reads_ok == 0;
 
+  // Every member's Status timed out at once: the proxy's own threads were busy (a burst of new
+  // streams, say) or the whole cluster is overloaded. Evicting would steer calls nowhere better
+  // and would end every stream for nothing; a member that alone stops answering is still found.
+  const bool all_timed_out =
+      !results.empty() && std::all_of(results.begin(), results.end(), [](const ProbeResult& r) {
+        return r.status == ProbeResult::Status::kTimeout;
+      });
   for (const ProbeResult& r : results) {
+    if (all_timed_out) {
+      out.members.push_back(Verdict(Kind::kUnconfirmed, UnhealthyReason::kTimeout));
+      continue;
+    }
     if (r.status != ProbeResult::Status::kOk) {
       out.members.push_back(Verdict(Kind::kFailure, StatusFailureReason(r.status)));
       continue;

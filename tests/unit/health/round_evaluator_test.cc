@@ -37,6 +37,31 @@ TEST_F(RoundEvaluatorTest, AllHealthy) {
   for (const auto& m : v.members) EXPECT_EQ(m.kind, Kind::kGood);
 }
 
+// Scenario: every member's Status times out in the same round (the proxy itself was busy, or
+// the whole cluster overloaded): nobody is counted towards eviction; one member alone timing
+// out still is, and so are refused connections when all are down.
+TEST_F(RoundEvaluatorTest, EveryMemberTimingOutAtOnceIsNobodysFault) {
+  ProbeResult slow;
+  slow.status = ProbeResult::Status::kTimeout;
+  const auto all = Eval({slow, slow, slow});
+  for (const auto& m : all.members) {
+    EXPECT_EQ(m.kind, Kind::kUnconfirmed);
+    EXPECT_EQ(m.reason, UnhealthyReason::kTimeout);
+  }
+  EXPECT_EQ(Eval({slow}).members[0].kind, Kind::kUnconfirmed);
+
+  const auto one = Eval({Healthy(1), Healthy(2), slow});
+  EXPECT_EQ(one.members[2].kind, Kind::kFailure);
+  EXPECT_EQ(one.members[2].reason, UnhealthyReason::kTimeout);
+
+  ProbeResult down;
+  down.status = ProbeResult::Status::kUnreachable;
+  const auto mixed = Eval({slow, slow, down});
+  EXPECT_EQ(mixed.members[0].kind, Kind::kFailure);
+  EXPECT_EQ(mixed.members[2].reason, UnhealthyReason::kUnreachable);
+  for (const auto& m : Eval({down, down, down}).members) EXPECT_EQ(m.kind, Kind::kFailure);
+}
+
 // Scenario: the named leader's own read fails while two followers' reads work (their Status
 // answers still name it, their reads already go through a new leader).
 TEST_F(RoundEvaluatorTest, LeaderReadTrackedApart) {
