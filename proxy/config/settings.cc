@@ -229,7 +229,8 @@ std::vector<Setting> MakeSettings() {
   s.push_back(Setting{"hedge-after", kRouting, "auto|DURATION",
                       "A linearizable read with no answer after this long is also sent to "
                       "another usable member; the first answer wins, the other is cancelled. "
-                      "auto: the 95th percentile of recent reads (at least --hedge-min); 0s: off. "
+                      "auto: the 95th percentile of recent reads, at least --hedge-min, at most "
+                      "250ms; 0s: off. "
                       "Hedges count against --retry-budget.",
                       false, false,
                       [](Config& c, std::string_view v) {

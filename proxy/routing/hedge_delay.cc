@@ -33,7 +33,7 @@ void HedgeDelay::Recompute() {
   const size_t k = n * 95 / 100;
   std::nth_element(copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(k),
                    copy.begin() + static_cast<std::ptrdiff_t>(n));
-  const int64_t p95 = copy[k];
+  const int64_t p95 = std::min<int64_t>(copy[k], std::chrono::microseconds(kMaxAdaptive).count());
   current_us_.store(std::max<int64_t>(p95, floor_.count()), std::memory_order_relaxed);
 }
 

@@ -2,6 +2,8 @@
 // (a hedged read). Adaptive by default: the 95th percentile of recent successful reads, never
 // below a floor, so only the slowest few percent are hedged and a member that stops answering
 // (frozen, cut off, stalled on disk) costs a read that long rather than its whole deadline.
+// Capped at kMaxAdaptive: the reads of an incident (seconds each during an election) must not
+// leave the next incident unhedged.
 #pragma once
 
 #include <array>
@@ -30,6 +32,7 @@ class HedgeDelay {
   // when that is higher).
   static constexpr size_t kMinSamples = 64;
   static constexpr std::chrono::milliseconds kStartDelay{100};
+  static constexpr std::chrono::milliseconds kMaxAdaptive{250};
 
  private:
   void Recompute();  // requires mu_

@@ -40,6 +40,17 @@ TEST(HedgeDelayTest, AdaptiveStartsConservativeThenFollowsThe95thPercentile) {
   EXPECT_EQ(d.Get(), microseconds(9000));
 }
 
+TEST(HedgeDelayTest, CappedSoAnIncidentDoesNotDisableHedging) {
+  HedgeDelay d(milliseconds(-1), milliseconds(20));
+  // Reads of an election: seconds each.
+  for (int i = 0; i < 512; ++i) d.Observe(microseconds(3'000'000));
+  EXPECT_EQ(d.Get(), HedgeDelay::kMaxAdaptive);
+  // A floor above the cap wins: the operator asked for it.
+  HedgeDelay high(milliseconds(-1), milliseconds(400));
+  for (int i = 0; i < 512; ++i) high.Observe(microseconds(3'000'000));
+  EXPECT_EQ(high.Get(), milliseconds(400));
+}
+
 TEST(HedgeDelayTest, NeverBelowTheFloor) {
   HedgeDelay d(milliseconds(-1), milliseconds(20));
   EXPECT_EQ(d.Get(), HedgeDelay::kStartDelay);
