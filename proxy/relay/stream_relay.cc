@@ -18,8 +18,15 @@ StreamRelay::StreamRelay(grpc::CallbackServerContext* server_context, std::strin
 
 void StreamRelay::FailBeforeStart(const grpc::Status& status) {
   refs_.store(1);  // no member call: only the server reactor's OnDone is to come
-  std::lock_guard lock(mu_);
-  FinishLocked(status);
+  {
+    std::lock_guard lock(mu_);
+    if (finished_) return;
+    finished_ = true;
+  }
+  // Not under mu_: with no member call holding a reference, OnDone may delete this object on
+  // another thread as soon as Finish is called.
+  RecordCall(relay_, method_, status, member_.get(), start_);
+  Finish(status);
 }
 
 void StreamRelay::Begin() {
@@ -53,13 +60,14 @@ void StreamRelay::Begin() {
   hold_.End("sent");
   {
     std::lock_guard lock(mu_);
-    if (cancelled_) {
-      refs_.store(1);
-      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"));
-      return;
+    if (!cancelled_) {
+      // Deadline and cancellation of the client's call carry over to the member's.
+      call_ = grpc::ClientContext::FromCallbackServerContext(*server_context_);
     }
-    // Deadline and cancellation of the client's call carry over to the member's.
-    call_ = grpc::ClientContext::FromCallbackServerContext(*server_context_);
+  }
+  if (call_ == nullptr) {
+    FailBeforeStart(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"));
+    return;
   }
   CopyRequestMetadata(*server_context_, call_.get(),
                       call.hasleader && upstream_->inject_hasleader());

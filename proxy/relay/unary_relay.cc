@@ -27,6 +27,12 @@ CallClass Classify(const std::string& method, const grpc::ByteBuffer& request) {
 
 }  // namespace
 
+UnaryRelay::Locked::~Locked() {
+  const bool send = std::exchange(relay_->send_answer_, false);
+  lock_.unlock();
+  if (send) relay_->SendAnswer();  // may delete the relay (OnDone): nothing may follow
+}
+
 UnaryRelay::UnaryRelay(grpc::CallbackServerContext* server_context, std::string method,
                        const RelayContext& relay)
     : server_context_(server_context), method_(std::move(method)), relay_(relay) {
@@ -57,7 +63,7 @@ std::shared_ptr<Member> UnaryRelay::PickUntriedLocked() const {
 void UnaryRelay::SendToMember() {
   std::shared_ptr<Member> member;
   {
-    std::lock_guard lock(mu_);
+    Locked lock(this);
     member = PickUntriedLocked();
     if (member != nullptr) ++in_flight_;  // taken by SendTo
   }
@@ -71,7 +77,7 @@ void UnaryRelay::SendToMember() {
 
 void UnaryRelay::WaitOrFail(const grpc::Status& failure) {
   {
-    std::lock_guard lock(mu_);
+    Locked lock(this);
     if (cancelled_) {
       hold_.End("cancelled");
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"), nullptr);
@@ -99,13 +105,13 @@ void UnaryRelay::WaitOrFail(const grpc::Status& failure) {
       outcome = failure;
       break;
   }
-  std::lock_guard lock(mu_);
+  Locked lock(this);
   FinishLocked(outcome, nullptr);
 }
 
 void UnaryRelay::SendTo(std::shared_ptr<Member> member, bool hedge) {
   if (!member->TryBeginUnary(upstream_->max_member_calls())) {
-    std::lock_guard lock(mu_);
+    Locked lock(this);
     --in_flight_;
     if (hedge) {
       MaybeSendAnswerLocked();  // the first copy is still in flight; it decides
@@ -120,7 +126,7 @@ void UnaryRelay::SendTo(std::shared_ptr<Member> member, bool hedge) {
   }
   Attempt* attempt;
   {
-    std::lock_guard lock(mu_);
+    Locked lock(this);
     if (cancelled_ || finishing_) {
       member->EndUnary();
       --in_flight_;
@@ -155,7 +161,7 @@ std::function<void()> UnaryRelay::DueForHedge(Attempt* attempt,
   if (!hedgeable_ || attempt->hedge || now - attempt->sent < delay) return {};
   std::shared_ptr<Member> next;
   {
-    std::lock_guard lock(mu_);
+    Locked lock(this);
     if (hedged_ || finishing_ || cancelled_ || attempt->done) return {};
     hedged_ = true;  // once per call, sent or not
     next = PickUntriedLocked();
@@ -183,7 +189,7 @@ void UnaryRelay::OnAttemptDone(Attempt* attempt, const grpc::Status& status) {
   RetryReason reason;
   grpc::Status failure = status;
   {
-    std::lock_guard lock(mu_);
+    Locked lock(this);
     attempt->done = true;
     --in_flight_;
     if (finishing_) {  // a copy that lost (cancelled), or the client is gone
@@ -250,6 +256,11 @@ void UnaryRelay::FinishLocked(const grpc::Status& status, Attempt* from) {
 void UnaryRelay::MaybeSendAnswerLocked() {
   if (!finishing_ || answered_ || in_flight_ > 0) return;
   answered_ = true;
+  send_answer_ = true;  // by Locked, once mu_ is released
+}
+
+void UnaryRelay::SendAnswer() {
+  // Nothing else touches the call now: the answer is decided and no attempt is in flight.
   const Attempt* from = answer_from_;
   if (from != nullptr) {
     CopyInitialMetadata(*from->call, server_context_);

@@ -72,7 +72,22 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
   // Decides the client's answer: `status`, with `from`'s response and metadata when given.
   // Cancels the other attempts; the answer goes out once none is in flight. Requires mu_.
   void FinishLocked(const grpc::Status& status, Attempt* from);
+  // Marks the answer for sending once none is in flight; Locked sends it.
   void MaybeSendAnswerLocked();
+  void SendAnswer();
+
+  // Holds mu_ and, when released, sends the answer if one was decided meanwhile. Finish() must
+  // not run under mu_: OnDone may delete this object on another thread as soon as it is called,
+  // and the unlock would then touch freed memory.
+  class Locked {
+   public:
+    explicit Locked(UnaryRelay* relay) : relay_(relay), lock_(relay->mu_) {}
+    ~Locked();
+
+   private:
+    UnaryRelay* const relay_;
+    std::unique_lock<std::mutex> lock_;
+  };
 
   grpc::CallbackServerContext* const server_context_;
   const std::string method_;
@@ -94,7 +109,8 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
   bool hedged_ = false;                             // guarded by mu_: the hedge was decided
   bool hedge_sent_ = false;                         // guarded by mu_: and sent
   bool finishing_ = false;                          // guarded by mu_: the answer is decided
-  bool answered_ = false;                           // guarded by mu_: Finish() was called
+  bool answered_ = false;                           // guarded by mu_: the answer is due
+  bool send_answer_ = false;                        // guarded by mu_: and Locked sends it
   grpc::Status answer_status_;                      // guarded by mu_
   Attempt* answer_from_ = nullptr;                  // guarded by mu_
 };
