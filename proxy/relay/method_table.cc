@@ -28,8 +28,6 @@ MethodTable::MethodTable() {
   }
 }
 
-bool MethodTable::IsUnary(std::string_view path) const {
-  return unary_.find(std::string(path)) != unary_.end();
-}
+bool MethodTable::IsUnary(std::string_view path) const { return unary_.find(path) != unary_.end(); }
 
 }  // namespace ehp

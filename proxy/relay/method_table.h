@@ -1,6 +1,7 @@
 // Which gRPC methods are unary, read from the descriptors of etcd's own compiled protos.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -18,7 +19,12 @@ class MethodTable {
   size_t unary_count() const { return unary_.size(); }
 
  private:
-  std::unordered_set<std::string> unary_;
+  // Transparent hashing: a lookup by string_view builds no string (it runs on every call).
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, Hash, std::equal_to<>> unary_;
 };
 
 }  // namespace ehp

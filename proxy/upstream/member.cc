@@ -32,26 +32,37 @@ int Member::ReadyConnections() const {
 
 void Member::AddMovable(MovableCall* call) {
   std::lock_guard lock(movable_mu_);
-  movable_.insert(call);
+  call->prev_ = nullptr;
+  call->next_ = movable_;
+  if (movable_ != nullptr) movable_->prev_ = call;
+  movable_ = call;
+  ++movable_count_;
 }
 
 void Member::RemoveMovable(MovableCall* call) {
   std::lock_guard lock(movable_mu_);
-  movable_.erase(call);
+  if (call->prev_ != nullptr) {
+    call->prev_->next_ = call->next_;
+  } else {
+    movable_ = call->next_;
+  }
+  if (call->next_ != nullptr) call->next_->prev_ = call->prev_;
+  call->prev_ = call->next_ = nullptr;
+  --movable_count_;
 }
 
 size_t Member::MoveCallsOff() {
   // Under the lock, so no call is destroyed while it is being moved (RemoveMovable waits).
   std::lock_guard lock(movable_mu_);
-  for (MovableCall* call : movable_) call->MoveOff();
-  return movable_.size();
+  for (MovableCall* call = movable_; call != nullptr; call = call->next_) call->MoveOff();
+  return movable_count_;
 }
 
 void Member::CollectHedges(std::chrono::steady_clock::time_point now,
                            std::chrono::microseconds delay,
                            std::vector<std::function<void()>>* due) {
   std::lock_guard lock(movable_mu_);
-  for (MovableCall* call : movable_) {
+  for (MovableCall* call = movable_; call != nullptr; call = call->next_) {
     if (auto hedge = call->DueForHedge(now, delay)) due->push_back(std::move(hedge));
   }
 }

@@ -10,7 +10,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "proxy/config/address.h"
@@ -28,6 +27,13 @@ class MovableCall {
   // lock is released (empty: nothing to do).
   virtual std::function<void()> DueForHedge(std::chrono::steady_clock::time_point now,
                                             std::chrono::microseconds delay) = 0;
+
+ private:
+  friend class Member;
+  // Links in the member's list of calls (guarded by its lock): registering a read allocates
+  // nothing.
+  MovableCall* prev_ = nullptr;
+  MovableCall* next_ = nullptr;
 };
 
 class Member {
@@ -91,7 +97,8 @@ class Member {
   std::atomic<int64_t> load_{0};
   std::atomic<int64_t> unary_{0};
   std::mutex movable_mu_;
-  std::unordered_set<MovableCall*> movable_;  // guarded by movable_mu_
+  MovableCall* movable_ = nullptr;  // guarded by movable_mu_: head of the list
+  size_t movable_count_ = 0;        // guarded by movable_mu_
 };
 
 }  // namespace ehp
