@@ -176,14 +176,14 @@ TEST_F(HostileInputTest, HugeHeaderBlockIsRefused) {
   const int64_t rss_before = RssKiB(plain_->process().pid());
   auto c_ptr = std::make_unique<h2::Connection>(plain_->address());
   ASSERT_TRUE(c_ptr->ok());
-  if (!c_ptr->Handshake()) {
-    // Once (under ASan, right after the stalled-handshake test) the proxy closed a fresh
-    // connection before its SETTINGS; not reproduced since. This test is about the header
-    // block, so it says so and tries one more connection; a second failure fails it.
-    std::printf("note: first connection closed before the server's SETTINGS; reconnecting\n");
+  for (int attempt = 1; !c_ptr->Handshake(); ++attempt) {
+    // Seen on loaded CI machines (ASan, tests in parallel): the proxy closed a fresh connection
+    // before its SETTINGS. This test is about the header block: say so, retry a few times.
+    std::printf("note: connection %d closed before the server's SETTINGS; reconnecting\n", attempt);
+    ASSERT_LT(attempt, 5) << plain_->log();
+    std::this_thread::sleep_for(milliseconds(200));
     c_ptr = std::make_unique<h2::Connection>(plain_->address());
     ASSERT_TRUE(c_ptr->ok());
-    ASSERT_TRUE(c_ptr->Handshake());
   }
   h2::Connection& c = *c_ptr;
   h2::HeaderList headers = h2::GrpcRequest("/etcdserverpb.KV/Range");
@@ -255,12 +255,19 @@ TEST_F(HostileInputTest, FloodOfResetStreams) {
     constexpr int kStreams = 20000;
     int sent = 0;
     int connections = 0;
+    int refused = 0;  // connections closed before the server's SETTINGS
     const auto deadline = std::chrono::steady_clock::now() + seconds(60);
-    // When the proxy drops the connection, the attacker opens another and goes on.
-    while (sent < kStreams && std::chrono::steady_clock::now() < deadline && connections < 50) {
+    // When the proxy drops the connection, the attacker opens another and goes on. While the
+    // proxy sheds the flood (on a loaded machine) it may close new connections before its
+    // SETTINGS for a moment: the attacker waits a little and tries again.
+    while (sent < kStreams && std::chrono::steady_clock::now() < deadline && connections < 500) {
       h2::Connection c(plain_->address());
       ++connections;
-      if (!c.Handshake()) continue;
+      if (!c.Handshake()) {
+        ++refused;
+        std::this_thread::sleep_for(milliseconds(100));
+        continue;
+      }
       std::string batch;
       for (uint32_t id = 1; sent < kStreams && std::chrono::steady_clock::now() < deadline;
            id += 2) {
@@ -275,10 +282,10 @@ TEST_F(HostileInputTest, FloodOfResetStreams) {
       c.ReadUntil(milliseconds(500));
     }
     const int64_t rss_after = RssKiB(plain_->process().pid());
-    std::cout << "reset flood: " << sent << " streams over " << connections
-              << " connection(s), RSS " << rss_before / 1024 << " -> " << rss_after / 1024
-              << " MiB\n";
-    EXPECT_EQ(sent, kStreams);
+    std::cout << "reset flood: " << sent << " streams over " << connections << " connection(s) ("
+              << refused << " closed before SETTINGS), RSS " << rss_before / 1024 << " -> "
+              << rss_after / 1024 << " MiB\n";
+    EXPECT_EQ(sent, kStreams) << plain_->log();
     if (kMemoryTargets) {
       EXPECT_LT(rss_after - rss_before, 128 * 1024);
     }
