@@ -72,8 +72,10 @@ void ServiceNotifier::Reloading() {
 void ServiceNotifier::Reloaded() { Send("READY=1\nSTATUS=" + status_()); }
 
 void ServiceNotifier::Stopping() {
-  Send("STOPPING=1\nSTATUS=stopping: draining streams and calls");
+  // The pinging thread first: a ping sent after STOPPING=1 (seen once in a test) would tell
+  // systemd a stopping service is still running normally.
   StopThread();
+  Send("STOPPING=1\nSTATUS=stopping: draining streams and calls");
 }
 
 void ServiceNotifier::Loop() {
