@@ -243,56 +243,93 @@ TEST_F(HostileInputTest, SlowReaderDoesNotMakeTheProxyBuffer) {
   EXPECT_EQ(events, 200) << "the watch ended early: " << end.error_message();
 }
 
-// Scenario: "rapid reset": 20,000 complete Range calls on one connection, each reset at once
-// by the client. The proxy survives with bounded memory and keeps serving others.
-TEST_F(HostileInputTest, FloodOfResetStreams) {
-  // Twice: the second flood must not add what the first one did (nothing is kept per call).
-  int64_t growth[2] = {0, 0};
-  for (int round = 0; round < 2; ++round) {
-    const int64_t rss_before = RssKiB(plain_->process().pid());
-    const std::string message = h2::GrpcMessage(RangeRequestBytes("hostile/alive"));
-    const h2::HeaderList headers = h2::GrpcRequest("/etcdserverpb.KV/Range");
-    constexpr int kStreams = 20000;
-    int sent = 0;
-    int connections = 0;
-    int refused = 0;  // connections closed before the server's SETTINGS
-    const auto deadline = std::chrono::steady_clock::now() + seconds(60);
-    // When the proxy drops the connection, the attacker opens another and goes on. While the
-    // proxy sheds the flood (on a loaded machine) it may close new connections before its
-    // SETTINGS for a moment: the attacker waits a little and tries again.
-    while (sent < kStreams && std::chrono::steady_clock::now() < deadline && connections < 500) {
-      h2::Connection c(plain_->address());
-      ++connections;
-      if (!c.Handshake()) {
-        ++refused;
-        std::this_thread::sleep_for(milliseconds(100));
-        continue;
-      }
-      std::string batch;
-      for (uint32_t id = 1; sent < kStreams && std::chrono::steady_clock::now() < deadline;
-           id += 2) {
-        batch +=
-            h2::Headers(id, headers, false) + h2::Data(id, message, true) + h2::RstStream(id, 8);
-        if ((id / 2 + 1) % 100 == 0) {
-          if (!c.Send(batch)) break;
-          sent += 100;
-          batch.clear();
+// Sends `count` complete Range calls on one connection (more when the proxy drops it), each
+// reset at once. Paced: a PING after every 100 calls, and the next 100 only once it is
+// acknowledged, so the proxy has parsed them; unpaced: as fast as the socket takes them.
+// Returns how many were sent.
+int ResetFlood(const std::string& address, int count, bool paced) {
+  const std::string message = h2::GrpcMessage(RangeRequestBytes("hostile/alive"));
+  const h2::HeaderList headers = h2::GrpcRequest("/etcdserverpb.KV/Range");
+  int sent = 0;
+  int connections = 0;
+  int refused = 0;  // connections closed before the server's SETTINGS
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  // When the proxy drops the connection, the attacker opens another and goes on. While the
+  // proxy sheds the flood (on a loaded machine) it may close new connections before its
+  // SETTINGS for a moment: the attacker waits a little and tries again.
+  while (sent < count && std::chrono::steady_clock::now() < deadline && connections < 500) {
+    h2::Connection c(address);
+    ++connections;
+    if (!c.Handshake()) {
+      ++refused;
+      std::this_thread::sleep_for(milliseconds(100));
+      continue;
+    }
+    std::string batch;
+    int pings = 0;
+    for (uint32_t id = 1; sent < count && std::chrono::steady_clock::now() < deadline; id += 2) {
+      batch += h2::Headers(id, headers, false) + h2::Data(id, message, true) + h2::RstStream(id, 8);
+      if ((id / 2 + 1) % 100 != 0) continue;
+      if (paced) batch += h2::Ping(++pings);
+      if (!c.Send(batch)) break;
+      sent += 100;
+      batch.clear();
+      if (paced) {
+        if (c.ReadUntil(seconds(10), [&](const h2::Seen& s) {
+               return s.ping_acks >= pings;
+             }).ping_acks < pings) {
+          break;
         }
       }
-      c.ReadUntil(milliseconds(500));
     }
-    const int64_t rss_after = RssKiB(plain_->process().pid());
-    std::cout << "reset flood: " << sent << " streams over " << connections << " connection(s) ("
-              << refused << " closed before SETTINGS), RSS " << rss_before / 1024 << " -> "
-              << rss_after / 1024 << " MiB\n";
-    EXPECT_EQ(sent, kStreams) << plain_->log();
-    if (kMemoryTargets) {
-      EXPECT_LT(rss_after - rss_before, 128 * 1024);
-    }
-    growth[round] = rss_after - rss_before;
+    c.ReadUntil(milliseconds(500));
   }
+  std::cout << "reset flood (" << (paced ? "paced" : "unpaced") << "): " << sent << " calls over "
+            << connections << " connection(s), " << refused << " closed before SETTINGS\n";
+  return sent;
+}
+
+// Waits until the proxy has worked through what it was sent: its RSS has not moved for a
+// second (at most 20 s). Returns that RSS.
+int64_t SettledRssKiB(pid_t pid) {
+  int64_t last = RssKiB(pid);
+  int stable = 0;
+  for (int i = 0; i < 80 && stable < 4; ++i) {
+    std::this_thread::sleep_for(milliseconds(250));
+    const int64_t now = RssKiB(pid);
+    stable = std::abs(now - last) < 1024 ? stable + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+// Scenario: "rapid reset": 20,000 complete Range calls on one connection, each reset at once
+// by the client. The proxy survives, keeps serving others (TearDown) and keeps nothing per
+// call. How much memory the flood costs at its peak is decided inside gRPC 1.51, which has no
+// rapid-reset mitigation: calls the transport has parsed but the server has not yet matched
+// wait in a queue, about 10 KiB each, so the peak depends on how much CPU the proxy gets
+// against the attacker (12 MiB with a core to itself, about 200 MiB when starved). That is
+// bounded loosely here and printed; what the proxy itself keeps is checked with paced floods.
+TEST_F(HostileInputTest, FloodOfResetStreams) {
+  constexpr int kCalls = 20000;
+  const pid_t pid = plain_->process().pid();
+  const int64_t start = RssKiB(pid);
+  ASSERT_EQ(ResetFlood(plain_->address(), kCalls, false), kCalls) << plain_->log();
+  const int64_t after_unpaced = SettledRssKiB(pid);
+  // Then paced floods. Whatever the proxy kept per call would add up on every one of them;
+  // the allocator's working set grows in steps, so one of the later two adds (almost) nothing.
+  int64_t after_paced[3];
+  for (int64_t& rss : after_paced) {
+    ASSERT_EQ(ResetFlood(plain_->address(), kCalls, true), kCalls) << plain_->log();
+    rss = SettledRssKiB(pid);
+  }
+  std::cout << "proxy RSS: " << start / 1024 << " MiB, after the unpaced flood "
+            << after_unpaced / 1024 << " MiB, after each paced flood " << after_paced[0] / 1024
+            << ", " << after_paced[1] / 1024 << " and " << after_paced[2] / 1024 << " MiB\n";
   if (kMemoryTargets) {
-    EXPECT_LT(growth[1], 32 * 1024) << "memory kept per reset call";
+    EXPECT_LT(after_unpaced - start, kCalls * 20) << "more than 20 KiB per reset call";
+    EXPECT_LT(std::min(after_paced[1] - after_paced[0], after_paced[2] - after_paced[1]), 4 * 1024)
+        << "memory kept per reset call";
   }
 }
 

@@ -102,6 +102,13 @@ std::string GoAway(uint32_t last_stream, uint32_t error_code) {
   return Frame(kGoAway, 0, 0, payload);
 }
 
+std::string Ping(uint64_t opaque) {
+  std::string payload;
+  Put32(&payload, static_cast<uint32_t>(opaque >> 32));
+  Put32(&payload, static_cast<uint32_t>(opaque));
+  return Frame(kPing, 0, 0, payload);
+}
+
 HeaderList GrpcRequest(const std::string& path) {
   return {{":method", "POST"},
           {":scheme", "http"},
@@ -209,6 +216,9 @@ void Connection::Parse() {
       case kGoAway:
         seen_.goaway = true;
         break;
+      case kPing:
+        if (flags & kAck) ++seen_.ping_acks;
+        break;
       case kSettings:
         // Acknowledge the server's settings, as a client must.
         if (!(flags & kAck)) ++seen_.settings;
@@ -226,7 +236,8 @@ void Connection::Parse() {
   in_.erase(0, at);
 }
 
-const Seen& Connection::ReadUntil(std::chrono::milliseconds timeout, bool (*done)(const Seen&)) {
+const Seen& Connection::ReadUntil(std::chrono::milliseconds timeout,
+                                  const std::function<bool(const Seen&)>& done) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (fd_ >= 0 && !seen_.closed && !(done != nullptr && done(seen_))) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -38,6 +39,8 @@ std::string Headers(uint32_t stream, const HeaderList& headers, bool end_stream)
 std::string Data(uint32_t stream, std::string_view payload, bool end_stream);
 std::string RstStream(uint32_t stream, uint32_t error_code);
 std::string GoAway(uint32_t last_stream, uint32_t error_code);
+// A PING; the peer acknowledges it once it has parsed every frame sent before it.
+std::string Ping(uint64_t opaque);
 // The request headers of a gRPC call to `path` (":method POST", "te: trailers", ...).
 HeaderList GrpcRequest(const std::string& path);
 // A gRPC length-prefixed message; `declared_length` < 0 means the true length.
@@ -49,6 +52,7 @@ struct Seen {
   bool closed = false;  // EOF or a socket error
   bool goaway = false;
   int settings = 0;            // SETTINGS frames from the peer (not acks)
+  int ping_acks = 0;           // acknowledgements of our PINGs
   std::set<uint32_t> reset;    // streams the peer reset
   std::set<uint32_t> headers;  // streams the peer sent HEADERS on
   std::set<uint32_t> ended;    // streams the peer ended (END_STREAM)
@@ -72,7 +76,8 @@ class Connection {
   // their first request; false when the peer closed or did not answer within 5 s.
   bool Handshake();
   // Reads and parses frames until `done(seen)` holds, the peer closes, or `timeout` passes.
-  const Seen& ReadUntil(std::chrono::milliseconds timeout, bool (*done)(const Seen&) = nullptr);
+  const Seen& ReadUntil(std::chrono::milliseconds timeout,
+                        const std::function<bool(const Seen&)>& done = nullptr);
   const Seen& seen() const { return seen_; }
   void Close();
 
