@@ -173,11 +173,12 @@ if num(after, "held_calls") != 0: fails.append(f"{after['held_calls']} calls sti
 if num(after, "fds") > num(idle, "fds") + 4:
     fails.append(f"file descriptors {idle['fds']} -> {after['fds']}")
 # gRPC's thread pools grow with load and do not shrink: threads must settle (no growth in the
-# last third beyond what the first two thirds reached) and not rise after the load.
+# last third beyond what the first two thirds reached). Ending the load closes every stream at
+# once, a burst that may add a thread or two to gRPC's pool; more than that is growth.
 if load:
     settled = max(num(r, "threads") for r in load[:len(load) - len(load) // 3])
     last = max(num(r, "threads") for r in load[len(load) - len(load) // 3:])
-    if last > settled + 2 or num(after, "threads") > max(last, settled):
+    if last > settled + 2 or num(after, "threads") > max(last, settled) + 2:
         fails.append(f"threads keep growing: {idle['threads']} idle, {settled:.0f} then "
                      f"{last:.0f} under load, {after['threads']} after")
 peak_streams = max(num(r, "open_streams") for r in load) if load else 0
