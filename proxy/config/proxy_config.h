@@ -38,6 +38,7 @@ struct Config {
   std::string write_routing = "leader";  // "leader" or "any"
   std::string local_zone;                // reads prefer members of this zone
   bool inject_hasleader = true;          // add "hasleader: true" to calls that lack it
+  bool resume_watches = true;            // move watches between members inside the proxy
   double retry_budget = 0.10;            // retries allowed per call, on top of a floor of 10/s
   int64_t serializable_max_lag =
       1000;  // applied-index entries beyond which serializable reads go elsewhere

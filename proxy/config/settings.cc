@@ -206,6 +206,11 @@ std::vector<Setting> MakeSettings() {
                           "Add \"hasleader: true\" to every call that lacks it (not Maintenance), "
                           "so a member without a leader refuses it at once and the call is sent "
                           "to another member."));
+  s.push_back(BoolSetting("resume-watches", kRouting, &Config::resume_watches,
+                          "When a watch stream's member is evicted or ends it with UNAVAILABLE, "
+                          "re-create its watchers on a usable member from the next revision, "
+                          "with the same watch ids: the client sees no break. Off: the stream is "
+                          "ended with a resumable error and the client re-opens it."));
   s.push_back(Setting{"retry-budget", kRouting, "PERCENT",
                       "Retries allowed, as a share of calls (plus 10 per second), so a sick "
                       "cluster is not hammered: 10% or 0.1.",

@@ -200,6 +200,7 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
   retries.Render(&out);
   retries_refused.Render(&out);
   hedges.Render(&out);
+  watch_resumes.Render(&out);
   certificate_reloads.Render(&out);
   held.Render(&out);
   clients_refused.Render(&out);

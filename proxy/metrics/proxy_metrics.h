@@ -38,6 +38,12 @@ struct ProxyMetrics {
                        "answered first), skipped (no other usable member, or the retry budget "
                        "was spent).",
                        {"outcome"}};
+  CounterFamily watch_resumes{
+      "etcd_health_proxy_watch_resumes_total",
+      "Watch streams moved to another member with every watcher re-created from its next "
+      "revision (resume-watches), by cause: evicted (the member was evicted or drained) or ended "
+      "(the member ended the stream with UNAVAILABLE).",
+      {"cause"}};
   CounterFamily certificate_reloads{
       "etcd_health_proxy_certificate_reloads_total",
       "Certificate files seen rewritten on disk, by listener (client, upstream, admin) and "

@@ -54,4 +54,14 @@ void RecordCall(const RelayContext& relay, const std::string& method, const grpc
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
+grpc::Status StreamEndForClient(const grpc::Status& status, const std::string& member) {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      status.error_message() == "etcdserver: no leader") {
+    return grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        "etcd-health-proxy: member " + member + " lost its raft leader; re-open the stream");
+  }
+  return status;
+}
+
 }  // namespace ehp

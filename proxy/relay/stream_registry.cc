@@ -3,7 +3,16 @@
 namespace ehp {
 
 // Holding mu_ keeps every registered stream alive while it is aborted: a stream removes itself
-// (under mu_) before it is deleted. Abort() must therefore never call back into the registry.
+// (under mu_) before it is deleted. Abort() and Move() must therefore never call back into the
+// registry.
+
+namespace {
+
+void MoveOrAbort(AbortableStream* stream, const grpc::Status& status) {
+  if (!stream->Move()) stream->Abort(status);
+}
+
+}  // namespace
 
 StreamRegistry::~StreamRegistry() {
   {
@@ -29,6 +38,11 @@ void StreamRegistry::Remove(uint64_t id) {
   streams_.erase(id);
 }
 
+void StreamRegistry::SetMember(uint64_t id, const std::string& member) {
+  std::lock_guard lock(mu_);
+  if (auto it = streams_.find(id); it != streams_.end()) it->second.member = member;
+}
+
 void StreamRegistry::CloseAll(const grpc::Status& status) {
   std::lock_guard lock(mu_);
   closing_ = true;
@@ -44,7 +58,7 @@ size_t StreamRegistry::CloseMember(const std::string& member, const grpc::Status
   for (const auto& [id, e] : streams_) n += e.member == member;
   if (window <= std::chrono::milliseconds(0) || n <= 1) {
     for (const auto& [id, e] : streams_) {
-      if (e.member == member) e.stream->Abort(status);
+      if (e.member == member) MoveOrAbort(e.stream, status);
     }
     return n;
   }
@@ -54,7 +68,7 @@ size_t StreamRegistry::CloseMember(const std::string& member, const grpc::Status
   size_t k = 0;
   for (const auto& [id, e] : streams_) {
     if (e.member != member) continue;
-    pending_.emplace(start + window * k++ / n, Pending{id, status});
+    pending_.emplace(start + window * k++ / n, Pending{id, member, status});
   }
   if (!closer_.joinable()) closer_ = std::thread([this] { CloseLoop(); });
   wake_.notify_all();
@@ -75,7 +89,9 @@ void StreamRegistry::CloseLoop() {
     }
     const Pending p = pending_.begin()->second;
     pending_.erase(pending_.begin());
-    if (auto it = streams_.find(p.id); it != streams_.end()) it->second.stream->Abort(p.status);
+    if (auto it = streams_.find(p.id); it != streams_.end() && it->second.member == p.member) {
+      MoveOrAbort(it->second.stream, p.status);
+    }
   }
 }
 

@@ -21,6 +21,9 @@ class AbortableStream {
   virtual ~AbortableStream() = default;
   // Ends the stream towards the client with `status` and cancels it towards the member.
   virtual void Abort(const grpc::Status& status) = 0;
+  // Moves the stream off its member without ending it (a watch resumed on another member);
+  // false when it cannot, and is to be aborted instead.
+  virtual bool Move() { return false; }
   // The member the stream is relayed to.
   virtual const std::string& member_name() const = 0;
 };
@@ -39,10 +42,13 @@ class StreamRegistry {
   size_t max_streams() const { return max_streams_; }
   // Must be called before the stream is destroyed.
   void Remove(uint64_t id);
+  // The stream `id` is now relayed to `member`.
+  void SetMember(uint64_t id, const std::string& member);
   // Refuses new streams from now on and aborts every registered one.
   void CloseAll(const grpc::Status& status);
-  // Aborts the streams relayed to one member, evenly over `window` (at once when zero); returns
-  // how many. A stream that ends on its own before its turn is left alone.
+  // Moves (or, when they cannot move, aborts) the streams relayed to one member, evenly over
+  // `window` (at once when zero); returns how many. A stream that ends on its own or is on
+  // another member by its turn is left alone.
   size_t CloseMember(const std::string& member, const grpc::Status& status,
                      std::chrono::milliseconds window = std::chrono::milliseconds(0));
   size_t size() const;
@@ -55,6 +61,7 @@ class StreamRegistry {
   };
   struct Pending {
     uint64_t id;
+    std::string member;
     grpc::Status status;
   };
   void CloseLoop();

@@ -201,16 +201,7 @@ void StreamRelay::OnMemberDone(const grpc::Status& status) {
 }
 
 grpc::Status StreamRelay::ForClient(const grpc::Status& status) const {
-  // etcd ends hasleader streams this way after ~3 election timeouts without a leader. clientv3
-  // takes that exact error as final for a watch (it closes the watch instead of resuming it), so
-  // it is reworded: the client re-opens the stream and lands on a member that has a leader.
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-      status.error_message() == "etcdserver: no leader") {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "etcd-health-proxy: member " + member_->name() +
-                            " lost its raft leader; re-open the stream");
-  }
-  return status;
+  return StreamEndForClient(status, member_->name());
 }
 
 void StreamRelay::OnCancel() {

@@ -42,6 +42,7 @@ UpstreamPool::UpstreamPool(const Config& config)
       policy_{.writes_to_leader = config.write_routing == "leader"},
       local_zone_(config.local_zone),
       inject_hasleader_(config.inject_hasleader),
+      resume_watches_(config.resume_watches),
       leaderless_wait_(config.leaderless_wait),
       max_member_calls_(config.max_member_calls),
       retry_budget_(config.retry_budget),

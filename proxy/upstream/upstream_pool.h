@@ -59,6 +59,7 @@ class UpstreamPool {
   RetryBudget& retry_budget() const { return retry_budget_; }
   HedgeDelay& hedge_delay() const { return hedge_delay_; }
   bool inject_hasleader() const { return inject_hasleader_; }
+  bool resume_watches() const { return resume_watches_; }
   std::chrono::milliseconds leaderless_wait() const { return leaderless_wait_; }
   int64_t max_member_calls() const { return max_member_calls_; }
 
@@ -78,6 +79,7 @@ class UpstreamPool {
   const PickPolicy policy_;
   const std::string local_zone_;
   const bool inject_hasleader_;
+  const bool resume_watches_;
   const std::chrono::milliseconds leaderless_wait_;
   const int64_t max_member_calls_;
   mutable RetryBudget retry_budget_;

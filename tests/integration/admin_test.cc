@@ -201,32 +201,104 @@ TEST_F(AdminTest, StatusDrainAndReadiness) {
   EXPECT_EQ(Http(port(), "POST", "/members/nobody/drain").status, 404);
 }
 
-// Scenario: draining the member a watch is relayed to ends that watch with UNAVAILABLE; the
-// client's new watch lands on another member.
-TEST_F(AdminTest, DrainMovesStreams) {
+// Opens a watch on `key` through `channel` and waits for its "created" answer.
+std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
+OpenWatch(std::shared_ptr<grpc::Channel> channel, grpc::ClientContext* ctx, const std::string& key,
+          int64_t* watch_id = nullptr) {
+  auto stream = etcdserverpb::Watch::NewStub(channel)->Watch(ctx);
+  etcdserverpb::WatchRequest req;
+  req.mutable_create_request()->set_key(key);
+  EXPECT_TRUE(stream->Write(req));
+  etcdserverpb::WatchResponse resp;
+  EXPECT_TRUE(stream->Read(&resp));
+  EXPECT_TRUE(resp.created());
+  if (watch_id != nullptr) *watch_id = resp.watch_id();
+  return stream;
+}
+
+int64_t Put(std::shared_ptr<grpc::Channel> channel, const std::string& key) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + seconds(5));
+  etcdserverpb::PutRequest req;
+  req.set_key(key);
+  req.set_value("v");
+  etcdserverpb::PutResponse resp;
+  const grpc::Status s = etcdserverpb::KV::NewStub(channel)->Put(&ctx, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp.header().revision();
+}
+
+// Scenario: draining the member a watch is relayed to moves the watch to another member inside
+// the proxy (resume-watches): the client's stream stays open, keeps its watch id and gets every
+// later event once, and the drained member has no stream left.
+TEST_F(AdminTest, DrainMovesWatchesWithoutABreak) {
   ASSERT_TRUE(WaitForStatus("\"quorum\":true", seconds(30)));
   auto channel = ProxyChannel(*proxy_, *certs_);
-  auto open_watch = [&](grpc::ClientContext* ctx) {
-    auto stream = etcdserverpb::Watch::NewStub(channel)->Watch(ctx);
-    etcdserverpb::WatchRequest req;
-    req.mutable_create_request()->set_key("drain/w");
-    EXPECT_TRUE(stream->Write(req));
-    etcdserverpb::WatchResponse resp;
-    EXPECT_TRUE(stream->Read(&resp));
-    EXPECT_TRUE(resp.created());
-    return stream;
-  };
   const auto streams_on = [&](const std::string& member) {
     return MetricValue(Metrics(), "etcd_health_proxy_open_streams{member=\"" + member + "\"}");
   };
+  const double resumes_before =
+      MetricValue(Metrics(), "etcd_health_proxy_watch_resumes_total{cause=\"evicted\"}");
   grpc::ClientContext ctx;
-  auto stream = open_watch(&ctx);
+  int64_t id = -1;
+  auto stream = OpenWatch(channel, &ctx, "drain/w", &id);
   std::string member;
   for (int i = 0; i < 3; ++i) {
     if (streams_on(Member(i)) == 1) member = Member(i);
   }
   ASSERT_FALSE(member.empty());
+  const int64_t first = Put(channel, "drain/w");
+  etcdserverpb::WatchResponse resp;
+  ASSERT_TRUE(stream->Read(&resp));
+  ASSERT_EQ(resp.events_size(), 1);
+  EXPECT_EQ(resp.events(0).kv().mod_revision(), first);
+
   ASSERT_EQ(Http(port(), "POST", "/members/" + member + "/drain").status, 200);
+  for (int i = 0; i < 100 && streams_on(member) != 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_EQ(streams_on(member), 0);
+  EXPECT_EQ(MetricValue(Metrics(), "etcd_health_proxy_watch_resumes_total{cause=\"evicted\"}"),
+            resumes_before + 1);
+  // Two more writes: each arrives once, in order, on the same stream and watch id, with no
+  // "created" answer in between.
+  const int64_t second = Put(channel, "drain/w");
+  const int64_t third = Put(channel, "drain/w");
+  std::vector<int64_t> seen;
+  while (seen.size() < 2 && stream->Read(&resp)) {
+    EXPECT_FALSE(resp.created());
+    EXPECT_FALSE(resp.canceled()) << resp.cancel_reason();
+    EXPECT_EQ(resp.watch_id(), id);
+    for (const auto& e : resp.events()) seen.push_back(e.kv().mod_revision());
+  }
+  EXPECT_EQ(seen, (std::vector<int64_t>{second, third}));
+  ctx.TryCancel();
+  stream->Finish();
+  ASSERT_EQ(Http(port(), "POST", "/members/" + member + "/undrain").status, 200);
+}
+
+// Scenario: with resume-watches off, draining the member a watch is relayed to ends that watch
+// with UNAVAILABLE; the client's new watch lands on another member.
+TEST_F(AdminTest, DrainEndsWatchesWhenResumeIsOff) {
+  ASSERT_TRUE(WaitForStatus("\"quorum\":true", seconds(30)));
+  Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
+  config.resume_watches = false;
+  std::unique_ptr<ProxyServer> proxy = StartProxy(config);
+  ASSERT_NE(proxy, nullptr);
+  const int admin = proxy->admin_port();
+  auto channel = ProxyChannel(*proxy, *certs_);
+  const auto streams_on = [&](const std::string& member) {
+    return MetricValue(Http(admin, "GET", "/metrics").body,
+                       "etcd_health_proxy_open_streams{member=\"" + member + "\"}");
+  };
+  grpc::ClientContext ctx;
+  auto stream = OpenWatch(channel, &ctx, "drain/off");
+  std::string member;
+  for (int i = 0; i < 3; ++i) {
+    if (streams_on(Member(i)) == 1) member = Member(i);
+  }
+  ASSERT_FALSE(member.empty());
+  ASSERT_EQ(Http(admin, "POST", "/members/" + member + "/drain").status, 200);
   etcdserverpb::WatchResponse resp;
   EXPECT_FALSE(stream->Read(&resp));
   const grpc::Status s = stream->Finish();
@@ -234,7 +306,7 @@ TEST_F(AdminTest, DrainMovesStreams) {
   EXPECT_NE(s.error_message().find("drained"), std::string::npos) << s.error_message();
 
   grpc::ClientContext ctx2;
-  auto again = open_watch(&ctx2);
+  auto again = OpenWatch(channel, &ctx2, "drain/off");
   // The ended stream leaves the registry once both of its halves are done, which can trail the
   // client's Finish by a moment under a sanitizer.
   for (int i = 0; i < 100 && streams_on(member) != 0; ++i) {
@@ -243,7 +315,6 @@ TEST_F(AdminTest, DrainMovesStreams) {
   EXPECT_EQ(streams_on(member), 0);
   ctx2.TryCancel();
   again->Finish();
-  ASSERT_EQ(Http(port(), "POST", "/members/" + member + "/undrain").status, 200);
 }
 
 // Scenario: hostile HTTP on the admin port gets the right status, and both the admin plane and
