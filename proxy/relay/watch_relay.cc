@@ -130,7 +130,7 @@ void WatchRelay::OnReadDone(bool ok) {
   client_reading_ = false;
   if (ok) {
     to_member_.emplace_back();
-    to_member_.back().Swap(&from_client_);
+    to_member_.back().buffer.Swap(&from_client_);
   } else {
     client_half_closed_ = true;
   }
@@ -141,10 +141,11 @@ void WatchRelay::PumpToMemberLocked() {
   Upstream* up = upstream_;
   if (up != nullptr && !up->ended && !up->writing) {
     if (!to_member_.empty()) {
-      up->write_buffer.Swap(&to_member_.front());
+      up->write_buffer.Swap(&to_member_.front().buffer);
+      const bool resent = to_member_.front().resent;
       to_member_.pop_front();
       etcdserverpb::WatchRequest request;
-      if (Parse(up->write_buffer, &request)) tracker_.Sent(request);
+      if (!resent && Parse(up->write_buffer, &request)) tracker_.Sent(request);
       up->writing = true;
       up->StartWrite(&up->write_buffer);
     } else if (client_half_closed_ && !up->writes_done) {
@@ -295,16 +296,19 @@ bool WatchRelay::ResumeLocked(const grpc::Status& status, const std::string& fro
                  kMaxResumes, kResumeWindow.count(), status.error_message());
     return false;
   }
-  WatchTracker::Resumption r = tracker_.Resume();
-  for (auto it = r.requests.rbegin(); it != r.requests.rend(); ++it) {
-    to_member_.push_front(Serialize(*it));
-  }
-  for (const auto& response : r.to_client) to_client_.push_back(Serialize(response));
-  PumpToClientLocked();
-  if (relay_.metrics != nullptr) relay_.metrics->watch_resumes.Inc({evicted ? "evicted" : "ended"});
-  SPDLOG_DEBUG("watch stream leaves {} ({}): {} watcher(s) resume on another member", from,
-               evicted ? "evicted" : status.error_message(), tracker_.watchers());
-  return true;
+               tracker_.resume_revision(0), tracker_.watchers());
+               WatchTracker::Resumption r = tracker_.Resume();
+               for (auto it = r.requests.rbegin(); it != r.requests.rend(); ++it) {
+                 to_member_.push_front(ToMember{Serialize(*it), true});
+               }
+               for (const auto& response : r.to_client) to_client_.push_back(Serialize(response));
+               PumpToClientLocked();
+               if (relay_.metrics != nullptr)
+                 relay_.metrics->watch_resumes.Inc({evicted ? "evicted" : "ended"});
+               SPDLOG_DEBUG("watch stream leaves {} ({}): {} watcher(s) resume on another member",
+                            from, evicted ? "evicted" : status.error_message(),
+                            tracker_.watchers());
+               return true;
 }
 
 bool WatchRelay::Move() {

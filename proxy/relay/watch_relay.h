@@ -102,10 +102,14 @@ class WatchRelay final : public grpc::ServerGenericBidiReactor, public Abortable
   int live_upstreams_ = 0;               // guarded by mu_: whose OnDone has not run
   std::shared_ptr<Member> last_member_;  // guarded by mu_: for metrics and messages
   // Written only by Connect, which never runs twice at once (holding_).
-  std::string member_name_;                 // read by the registry when the stream is added
-  uint64_t registry_id_ = 0;                // 0 (kClosing): not registered
-  grpc::ByteBuffer from_client_;            // guarded by mu_: the client read in flight
-  std::deque<grpc::ByteBuffer> to_member_;  // guarded by mu_: the first may be in flight
+  std::string member_name_;       // read by the registry when the stream is added
+  uint64_t registry_id_ = 0;      // 0 (kClosing): not registered
+  grpc::ByteBuffer from_client_;  // guarded by mu_: the client read in flight
+  struct ToMember {
+    grpc::ByteBuffer buffer;
+    bool resent = false;  // made by WatchTracker::Resume, which knows of it already
+  };
+  std::deque<ToMember> to_member_;          // guarded by mu_
   std::deque<grpc::ByteBuffer> to_client_;  // guarded by mu_: the first may be in flight
   bool client_reading_ = false;             // guarded by mu_
   bool client_writing_ = false;             // guarded by mu_

@@ -44,7 +44,8 @@ class WatchTracker {
   // The stream moves to a new member: the requests to send there first, in order (the
   // re-creations, then the client's creations and progress requests that had no answer yet),
   // and responses the client must get now (watchers whose cancellation had no answer: they are
-  // cancelled, as the client asked).
+  // cancelled, as the client asked). These requests are accounted for: they must not be passed
+  // to Sent().
   struct Resumption {
     std::vector<etcdserverpb::WatchRequest> requests;
     std::vector<etcdserverpb::WatchResponse> to_client;

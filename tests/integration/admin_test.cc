@@ -253,28 +253,44 @@ TEST_F(AdminTest, DrainMovesWatchesWithoutABreak) {
   ASSERT_EQ(resp.events_size(), 1);
   EXPECT_EQ(resp.events(0).kv().mod_revision(), first);
 
-  ASSERT_EQ(Http(port(), "POST", "/members/" + member + "/drain").status, 200);
-  for (int i = 0; i < 100 && streams_on(member) != 0; ++i) {
-    std::this_thread::sleep_for(milliseconds(20));
+  // Twice: the second move must re-create only the watcher, not what the first move sent.
+  std::vector<std::string> drained;
+  int64_t last = first;
+  for (int move = 1; move <= 2; ++move) {
+    SCOPED_TRACE("move " + std::to_string(move));
+    ASSERT_EQ(Http(port(), "POST", "/members/" + member + "/drain").status, 200);
+    drained.push_back(member);
+    for (int i = 0; i < 100 && streams_on(member) != 0; ++i) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    EXPECT_EQ(streams_on(member), 0);
+    EXPECT_EQ(MetricValue(Metrics(), "etcd_health_proxy_watch_resumes_total{cause=\"evicted\"}"),
+              resumes_before + move);
+    // Two more writes: each arrives once, in order, on the same stream and watch id, with no
+    // "created" answer in between.
+    const int64_t second = Put(channel, "drain/w");
+    const int64_t third = Put(channel, "drain/w");
+    std::vector<int64_t> seen;
+    while (seen.size() < 2 && stream->Read(&resp)) {
+      EXPECT_FALSE(resp.created());
+      EXPECT_FALSE(resp.canceled()) << resp.cancel_reason();
+      EXPECT_EQ(resp.watch_id(), id);
+      for (const auto& e : resp.events()) seen.push_back(e.kv().mod_revision());
+    }
+    EXPECT_EQ(seen, (std::vector<int64_t>{second, third}));
+    EXPECT_GT(second, last);
+    last = third;
+    member.clear();
+    for (int i = 0; i < 3; ++i) {
+      if (streams_on(Member(i)) == 1) member = Member(i);
+    }
+    ASSERT_FALSE(member.empty());
   }
-  EXPECT_EQ(streams_on(member), 0);
-  EXPECT_EQ(MetricValue(Metrics(), "etcd_health_proxy_watch_resumes_total{cause=\"evicted\"}"),
-            resumes_before + 1);
-  // Two more writes: each arrives once, in order, on the same stream and watch id, with no
-  // "created" answer in between.
-  const int64_t second = Put(channel, "drain/w");
-  const int64_t third = Put(channel, "drain/w");
-  std::vector<int64_t> seen;
-  while (seen.size() < 2 && stream->Read(&resp)) {
-    EXPECT_FALSE(resp.created());
-    EXPECT_FALSE(resp.canceled()) << resp.cancel_reason();
-    EXPECT_EQ(resp.watch_id(), id);
-    for (const auto& e : resp.events()) seen.push_back(e.kv().mod_revision());
-  }
-  EXPECT_EQ(seen, (std::vector<int64_t>{second, third}));
   ctx.TryCancel();
   stream->Finish();
-  ASSERT_EQ(Http(port(), "POST", "/members/" + member + "/undrain").status, 200);
+  for (const std::string& m : drained) {
+    ASSERT_EQ(Http(port(), "POST", "/members/" + m + "/undrain").status, 200);
+  }
 }
 
 // Scenario: with resume-watches off, draining the member a watch is relayed to ends that watch

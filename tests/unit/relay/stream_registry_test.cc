@@ -19,14 +19,21 @@ class FakeStream : public AbortableStream {
     message_ = status.error_message();
     aborts_++;
   }
+  bool Move() override {
+    moves_++;
+    return movable_;
+  }
   const std::string& member_name() const override { return member_; }
   int aborts() const { return aborts_.load(); }
+  int moves() const { return moves_.load(); }
+  bool movable_ = false;
   std::chrono::steady_clock::time_point aborted_at_;
   std::string message_;
 
  private:
   const std::string member_;
   std::atomic<int> aborts_{0};
+  std::atomic<int> moves_{0};
 };
 
 bool WaitFor(const std::function<bool()>& done) {
@@ -102,6 +109,33 @@ TEST(StreamRegistryTest, RefusesBeyondMaxStreams) {
   const uint64_t idc = r.Add(&c);
   EXPECT_NE(idc, StreamRegistry::kFull);
   EXPECT_NE(idc, StreamRegistry::kClosing);
+}
+
+TEST(StreamRegistryTest, StreamsThatCanMoveAreMovedNotAborted) {
+  StreamRegistry r;
+  FakeStream watch("m1"), other("m1");
+  watch.movable_ = true;
+  r.Add(&watch);
+  r.Add(&other);
+  EXPECT_EQ(r.CloseMember("m1", grpc::Status(grpc::StatusCode::UNAVAILABLE, "x")), 2u);
+  EXPECT_EQ(watch.moves(), 1);
+  EXPECT_EQ(watch.aborts(), 0);
+  EXPECT_EQ(other.moves(), 1);  // asked first, and it cannot
+  EXPECT_EQ(other.aborts(), 1);
+}
+
+TEST(StreamRegistryTest, AStreamOnAnotherMemberByItsTurnIsLeftAlone) {
+  StreamRegistry r;
+  FakeStream a("m1"), b("m1");
+  r.Add(&a);
+  const uint64_t id_b = r.Add(&b);
+  r.CloseMember("m1", grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"), milliseconds(300));
+  r.SetMember(id_b, "m2");  // it moved on its own before its turn
+  ASSERT_TRUE(WaitFor([&] { return a.aborts() == 1; }));
+  std::this_thread::sleep_for(milliseconds(400));
+  EXPECT_EQ(b.aborts(), 0);
+  EXPECT_EQ(b.moves(), 0);
+  EXPECT_EQ(r.CountByMember().at("m2"), 1u);
 }
 
 }  // namespace
