@@ -296,19 +296,16 @@ bool WatchRelay::ResumeLocked(const grpc::Status& status, const std::string& fro
                  kMaxResumes, kResumeWindow.count(), status.error_message());
     return false;
   }
-               tracker_.resume_revision(0), tracker_.watchers());
-               WatchTracker::Resumption r = tracker_.Resume();
-               for (auto it = r.requests.rbegin(); it != r.requests.rend(); ++it) {
-                 to_member_.push_front(ToMember{Serialize(*it), true});
-               }
-               for (const auto& response : r.to_client) to_client_.push_back(Serialize(response));
-               PumpToClientLocked();
-               if (relay_.metrics != nullptr)
-                 relay_.metrics->watch_resumes.Inc({evicted ? "evicted" : "ended"});
-               SPDLOG_DEBUG("watch stream leaves {} ({}): {} watcher(s) resume on another member",
-                            from, evicted ? "evicted" : status.error_message(),
-                            tracker_.watchers());
-               return true;
+  WatchTracker::Resumption r = tracker_.Resume();
+  for (auto it = r.requests.rbegin(); it != r.requests.rend(); ++it) {
+    to_member_.push_front(ToMember{Serialize(*it), true});
+  }
+  for (const auto& response : r.to_client) to_client_.push_back(Serialize(response));
+  PumpToClientLocked();
+  if (relay_.metrics != nullptr) relay_.metrics->watch_resumes.Inc({evicted ? "evicted" : "ended"});
+  SPDLOG_DEBUG("watch stream leaves {} ({}): {} watcher(s) resume on another member", from,
+               evicted ? "evicted" : status.error_message(), tracker_.watchers());
+  return true;
 }
 
 bool WatchRelay::Move() {
