@@ -54,6 +54,8 @@ void WatchRelay::Connect(const Member* avoid) {
   const Member* tried[1] = {avoid};
   std::shared_ptr<Member> member =
       upstream_pool_->Pick(call, std::span<const Member* const>(tried, avoid != nullptr ? 1 : 0));
+  // A stream not relayed yet waits up to leaderless-wait, one being moved longer.
+  CallHold& hold = registry_id_ == 0 ? hold_ : move_hold_;
   // The registry is told where the stream is before it starts there (not under mu_). Only one
   // Connect runs at a time (holding_), so registry_id_ and member_name_ are not contended.
   grpc::Status refused;
@@ -78,18 +80,18 @@ void WatchRelay::Connect(const Member* avoid) {
     std::lock_guard lock(mu_);
     holding_ = false;
     if (finished_ || cancelled_) {
-      hold_.End("cancelled");
+      hold.End("cancelled");
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"));
     } else if (!refused.ok()) {
       FinishLocked(refused);
     } else if (member != nullptr) {
-      hold_.End("sent");
+      hold.End("sent");
       ConnectLocked(std::move(member));
     } else {
       // Wait for a member that can take it rather than fail (an election is over in seconds).
       const grpc::Status unavailable(grpc::StatusCode::UNAVAILABLE,
                                      upstream_pool_->UnavailableMessage());
-      switch (hold_.Wait(*server_context_, 0, [this] { Connect(nullptr); })) {
+      switch (hold.Wait(*server_context_, 0, [this] { Connect(nullptr); })) {
         case CallHold::Result::kWaiting:
           holding_ = true;
           break;

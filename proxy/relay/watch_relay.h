@@ -124,6 +124,9 @@ class WatchRelay final : public grpc::ServerGenericBidiReactor, public Abortable
   std::chrono::steady_clock::time_point resumes_since_;  // guarded by mu_
   int recent_resumes_ = 0;                               // guarded by mu_
   CallHold hold_{relay_, upstream_pool_->leaderless_wait()};
+  // A watch that was relayed already waits longer for a usable member: ending it would only have
+  // its client re-open it into the same wait.
+  CallHold move_hold_{relay_, 10 * upstream_pool_->leaderless_wait()};
 };
 
 }  // namespace ehp
