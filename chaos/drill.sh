@@ -12,6 +12,9 @@
 #     --out=DIR          report directory (default chaos-report-<date>)
 #     --pre-vote         etcd with --pre-vote=true
 #     --check            exit 1 when a proxy run misses its target (report.py --check)
+#     --npm-client       also run chaos/npm-client (the npm etcd3 library, with its circuit
+#                        breaker) next to the load generator; needs node and, once,
+#                        `npm ci --prefix chaos/npm-client`
 #
 # Needs root (network namespaces), etcd and etcdctl, the built proxy and ehp-loadgen (BUILD_DIR,
 # default build/release), haproxy for that mode, python3, and gnuplot for the pictures.
@@ -29,6 +32,7 @@ scenarios=""
 members=3
 out=""
 check=0
+npm=0
 warmup=5     # seconds of load before the fault
 recovery=12  # seconds of load after the heal
 for arg in "$@"; do
@@ -40,7 +44,8 @@ for arg in "$@"; do
     --out=*) out=${arg#*=} ;;
     --pre-vote) export ETCD_EXTRA_FLAGS="--pre-vote=true" ;;
     --check) check=1 ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    --npm-client) npm=1 ;;
+    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "drill.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -53,6 +58,10 @@ fi
 for b in "$proxy_bin" "$loadgen_bin"; do
   [ -x "$b" ] || { echo "drill.sh: $b missing: build first (make build)" >&2; exit 2; }
 done
+if [ $npm -eq 1 ] && { ! command -v node >/dev/null || [ ! -d "$here/npm-client/node_modules/etcd3" ]; }; then
+  echo "drill.sh: --npm-client needs node and the client's packages: npm ci --prefix chaos/npm-client" >&2
+  exit 2
+fi
 out=${out:-chaos-report-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out/runs"
 out=$(cd "$out" && pwd)
@@ -64,6 +73,7 @@ certs=$work/certs
 state=""
 frontend_pid=""
 loadgen_pid=""
+npm_pid=""
 
 stop_pid() {  # pid: SIGTERM, then SIGKILL after 5 s
   local pid=$1
@@ -76,6 +86,8 @@ stop_pid() {  # pid: SIGTERM, then SIGKILL after 5 s
 teardown_run() {
   stop_pid "$loadgen_pid"
   loadgen_pid=""
+  stop_pid "$npm_pid"
+  npm_pid=""
   stop_pid "$frontend_pid"
   frontend_pid=""
   if [ -n "$state" ]; then "$here/topology.sh" down "$tag" "$state" || true; fi
@@ -323,10 +335,23 @@ for s in "${scenario_list[@]}"; do
       --prefix="/drill/$s/" --json="$dir/summary.json" --timeline="$dir/timeline.csv" \
       >"$dir/loadgen.log" 2>&1 &
     loadgen_pid=$!
+    if [ $npm -eq 1 ]; then
+      # The npm library wants URLs; the front ends give host:port.
+      npm_endpoints=$(tr ',' '\n' <<<"$client_endpoints" | sed 's|^\([^:]*:[0-9]*\)$|https://\1|' | paste -sd,)
+      node "$here/npm-client/client.js" --endpoints="$npm_endpoints" --cacert="$certs/ca.pem" \
+        --cert="$certs/client.pem" --key="$certs/client-key.pem" --duration="$duration" \
+        --prefix="/drill/$s/npm/" --json="$dir/npm.json" >"$dir/npm.log" 2>&1 &
+      npm_pid=$!
+    fi
     sleep "$warmup"
     run_fault "$s" || echo "drill.sh: the fault commands of $s failed; see $dir" >&2
     wait "$loadgen_pid" || true
     loadgen_pid=""
+    if [ -n "$npm_pid" ]; then
+      wait "$npm_pid" || true
+      npm_pid=""
+      tail -1 "$dir/npm.log"
+    fi
     if [ "$mode" = proxy ]; then
       curl -s "http://127.0.0.1:$(cat "$dir/admin_port")/events" >"$dir/events.json" || true
     fi

@@ -87,6 +87,10 @@ def analyse(run_dir, scenario, mode):
             if (fault_end and e["to"] == "healthy" and run["readmitted_after_s"] is None
                     and t >= fault_end - start):
                 run["readmitted_after_s"] = round(t - (fault_end - start), 2)
+    npm_path = os.path.join(run_dir, "npm.json")  # drill.sh --npm-client
+    if os.path.exists(npm_path) and os.path.getsize(npm_path) > 0:
+        with open(npm_path) as f:
+            run["npm"] = json.load(f)
     run["target"] = check_target(run)
     return run
 
@@ -207,6 +211,22 @@ def markdown(runs):
         if errors:
             out.append("")
             out.append("Errors clients saw (most frequent first): " + "; ".join(errors) + ".")
+        npm_rows = [r for r in rows if "npm" in r]
+        if npm_rows:
+            out.append("")
+            out.append("The npm `etcd3` client next to it (60 calls/s, its default circuit breaker: "
+                       "3 consecutive errors on a host refuse every call to it for 5 s):")
+            out.append("")
+            out.append("| mode | reads ok / failed | writes ok / failed | longest write gap | "
+                       "refused by its circuit breaker | most frequent error |")
+            out.append("| --- | --- | --- | --- | --- | --- |")
+            for r in npm_rows:
+                n = r["npm"]
+                top = sorted(n["errors"].items(), key=lambda kv: -kv[1])[:1]
+                out.append("| %s | %d / %d | %d / %d | %.2f s | %d | %s |" % (
+                    r["mode"], n["reads"]["ok"], n["reads"]["failed"], n["writes"]["ok"],
+                    n["writes"]["failed"], n["longest_write_gap_ms"] / 1000.0, n["circuit_open"],
+                    "%d x `%s`" % (top[0][1], top[0][0].replace("`", "'")) if top else "-"))
         if os.path.exists(os.path.join(REPORT_DIR, s + ".png")):
             out.append("")
             out.append("![%s](%s.png)" % (s, s))
