@@ -62,7 +62,9 @@ let lastWriteOk = start;
 let inFlight = 0;
 
 function noteError(err) {
-  const text = `${err.constructor.name}: ${String(err.message).split('\n')[0]}`.slice(0, 120);
+  // gRPC's deadline messages carry per-call timings: cut them so the same error counts once.
+  const message = String(err.message).split('\n')[0].replace(/ after [0-9.]+s.*$/, '');
+  const text = `${err.constructor.name}: ${message}`.slice(0, 120);
   stats.errors[text] = (stats.errors[text] || 0) + 1;
   // When each kind of error was first and last seen, in seconds from the start.
   const t = (Date.now() - start) / 1000;
