@@ -87,6 +87,7 @@ def analyse(run_dir, scenario, mode):
             if (fault_end and e["to"] == "healthy" and run["readmitted_after_s"] is None
                     and t >= fault_end - start):
                 run["readmitted_after_s"] = round(t - (fault_end - start), 2)
+    run["stalled"] = [[round(a, 2), round(b, 2)] for a, b in stall_intervals(run_dir, start)]
     npm_path = os.path.join(run_dir, "npm.json")  # drill.sh --npm-client
     if os.path.exists(npm_path) and os.path.getsize(npm_path) > 0:
         with open(npm_path) as f:
@@ -96,28 +97,64 @@ def analyse(run_dir, scenario, mode):
 
 
 # The drill's cluster (chaos/topology.sh) and the proxy's leaderless-wait default: calls held
-# while no member is usable fail after that long, with the proxy's own error, by design.
+# while the proxy can send them nowhere fail after that long, with the proxy's own errors, by
+# design.
 DRILL_MEMBERS = 3
 LEADERLESS_WAIT_S = 3.0
-NO_MEMBER_USABLE = "etcd-health-proxy: no etcd member is usable"
+HELD_THEN_FAILED = ("etcd-health-proxy: no etcd member is usable",
+                    "etcd-health-proxy: no member can reach a raft quorum")
 
 
-def longest_without_usable_member(run):
-    """The longest stretch (s) in which no member was healthy, from the proxy's /events."""
+def stall_intervals(run_dir, start):
+    """[from, to] (s from load start) in which the proxy held writes for a stalled quorum, from
+    its log ("quorum stalled" ... "quorum working again" or "no longer holding")."""
+    out, since = [], None
+    path = os.path.join(run_dir, "proxy.log")
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            msg, t = entry.get("msg", ""), parse_time(entry["time"]) - start
+            if msg.startswith("quorum stalled:") and since is None:
+                since = t
+            elif since is not None and (msg.startswith("quorum working again")
+                                        or msg.startswith("quorum stalled for over")):
+                out.append([since, t])
+                since = None
+    return out
+
+
+def unusable_intervals(run):
+    """[from, to] in which no member was healthy, from the proxy's /events."""
     events = sorted(run["member_events"], key=lambda e: e["t_s"])
-    if len({e["member"] for e in events}) < DRILL_MEMBERS:
-        return 0.0  # a member that never changed state stayed usable
-    state = {}
-    longest, since = 0.0, None
+    members = {e["member"] for e in events}
+    if len(members) < DRILL_MEMBERS:
+        return []  # a member that never changed state stayed usable
+    out, state, since = [], {}, None
     for e in events:
         state[e["member"]] = e["to"]
-        usable = any(state.get(m, "healthy") == "healthy"
-                     for m in {x["member"] for x in events})
+        usable = any(state.get(m, "healthy") == "healthy" for m in members)
         if not usable and since is None:
             since = e["t_s"]
         elif usable and since is not None:
-            longest = max(longest, e["t_s"] - since)
+            out.append([since, e["t_s"]])
             since = None
+    return out
+
+
+def longest_blocked(intervals):
+    """The longest stretch covered by the union of the intervals."""
+    longest, cur = 0.0, None
+    for lo, hi in sorted(intervals):
+        if cur is not None and lo <= cur[1]:
+            cur[1] = max(cur[1], hi)
+        else:
+            cur = [lo, hi]
+        longest = max(longest, cur[1] - cur[0])
     return longest
 
 
@@ -128,14 +165,15 @@ def check_target(run):
     c = run["client"]
     reads_max, writes_max = TARGETS[run["scenario"]]
     misses = []
-    # Writes held through a leaderless stretch longer than leaderless-wait fail with the proxy's
-    # "no etcd member is usable" error: the designed outcome (etcd had no leader to take them),
-    # reported apart rather than against the target.
-    run["no_usable_member_s"] = round(longest_without_usable_member(run), 2)
+    # Writes held through a stretch longer than leaderless-wait in which the proxy could send them
+    # nowhere (no usable member, or a stalled quorum) fail with the proxy's own error: the
+    # designed outcome (etcd had no leader to take them), reported apart from the target.
+    run["no_usable_member_s"] = round(
+        longest_blocked(run["stalled"] + unusable_intervals(run)), 2)
     run["writes_failed_leaderless"] = 0
     if run["no_usable_member_s"] > LEADERLESS_WAIT_S:
         run["writes_failed_leaderless"] = min(c["writes"]["failed"], sum(
-            n for msg, n in c["errors"].items() if NO_MEMBER_USABLE in msg))
+            n for msg, n in c["errors"].items() if any(h in msg for h in HELD_THEN_FAILED)))
     if reads_max is not None and c["reads"]["failed"] > reads_max:
         misses.append("%d failed reads (target %d)" % (c["reads"]["failed"], reads_max))
     if (writes_max is not None
@@ -192,8 +230,9 @@ def markdown(runs):
             if r["target"] is not None:
                 target = "met" if not r["target"] else "MISSED: " + "; ".join(r["target"])
                 if r.get("writes_failed_leaderless"):
-                    target += (" (%d writes failed after leaderless-wait: no member usable for "
-                               "%.1f s)" % (r["writes_failed_leaderless"], r["no_usable_member_s"]))
+                    target += (" (%d writes failed after leaderless-wait: no member could take "
+                               "writes for %.1f s)" % (r["writes_failed_leaderless"],
+                                                       r["no_usable_member_s"]))
             out.append("| %s | %d / %d | %d / %d | %s / %s / %s | %s / %s | %.2f s | "
                        "%d / %d / %d / %d / %d | %d / %d | %s | %s | %s |" % (
                            r["mode"], c["reads"]["ok"], c["reads"]["failed"], c["writes"]["ok"],
