@@ -129,7 +129,13 @@ TEST_F(LimitsTest, MaxMemberCallsRefusesBeyondTheCap) {
 
   cluster_->SignalMember(0, SIGSTOP);
   auto first = std::async(std::launch::async, [&] { return SerializableRange(*kv, seconds(15)); });
-  std::this_thread::sleep_for(milliseconds(500));  // the first call is on the member by now
+  // Wait until the first call holds the member's only slot (a loaded machine may take a while).
+  const std::shared_ptr<Member> member = proxy->backends()->upstream->Members()->members[0];
+  for (int i = 0; i < 500 && member->load() < 1; ++i) std::this_thread::sleep_for(milliseconds(20));
+  if (member->load() < 1) {
+    cluster_->SignalMember(0, SIGCONT);
+    FAIL() << "the first call never reached the member";
+  }
   const auto t0 = std::chrono::steady_clock::now();
   const grpc::Status refused = SerializableRange(*kv, seconds(5));
   const auto took = std::chrono::steady_clock::now() - t0;
