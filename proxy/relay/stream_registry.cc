@@ -36,6 +36,12 @@ uint64_t StreamRegistry::Add(AbortableStream* stream) {
 void StreamRegistry::Remove(uint64_t id) {
   std::lock_guard lock(mu_);
   streams_.erase(id);
+  if (streams_.empty()) emptied_.notify_all();
+}
+
+bool StreamRegistry::WaitUntilEmpty(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return emptied_.wait_for(lock, timeout, [this] { return streams_.empty(); });
 }
 
 void StreamRegistry::SetMember(uint64_t id, const std::string& member) {

@@ -52,6 +52,9 @@ class StreamRegistry {
   size_t CloseMember(const std::string& member, const grpc::Status& status,
                      std::chrono::milliseconds window = std::chrono::milliseconds(0));
   size_t size() const;
+  // Waits until every stream has removed itself (its member call is over too), at most
+  // `timeout`; false if some are left. The owner calls it before it is destroyed.
+  bool WaitUntilEmpty(std::chrono::milliseconds timeout);
   std::map<std::string, size_t> CountByMember() const;
 
  private:
@@ -69,6 +72,7 @@ class StreamRegistry {
   const size_t max_streams_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
+  std::condition_variable emptied_;
   std::map<uint64_t, Entry> streams_;  // guarded by mu_; in the order they opened
   uint64_t next_id_ = 1;               // guarded by mu_
   bool closing_ = false;               // guarded by mu_

@@ -253,6 +253,11 @@ void ProxyServer::Shutdown() {
       grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcd-health-proxy is shutting down"));
   server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
   server_->Wait();
+  // The client side of each stream is over now, but a relay lives until its member call ends
+  // too (cancelled above, so soon); it still uses this object's registry and metrics until then.
+  if (!streams_.WaitUntilEmpty(std::chrono::seconds(10))) {
+    spdlog::error("shutting down: {} stream(s) still waiting for their member", streams_.size());
+  }
   backends()->health.Stop();
   certificates_.Stop();
   admin_.Stop();

@@ -138,5 +138,26 @@ TEST(StreamRegistryTest, AStreamOnAnotherMemberByItsTurnIsLeftAlone) {
   EXPECT_EQ(r.CountByMember().at("m2"), 1u);
 }
 
+// Shutdown waits for relays whose member call is still ending: they remove themselves last.
+TEST(StreamRegistryTest, WaitUntilEmptyWaitsForTheLastRemove) {
+  StreamRegistry r;
+  FakeStream a("m1"), b("m2");
+  const uint64_t id_a = r.Add(&a);
+  const uint64_t id_b = r.Add(&b);
+  r.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"));
+  EXPECT_FALSE(r.WaitUntilEmpty(milliseconds(20)));
+  r.Remove(id_a);
+  EXPECT_FALSE(r.WaitUntilEmpty(milliseconds(20)));
+  std::thread later([&] {
+    std::this_thread::sleep_for(milliseconds(50));
+    r.Remove(id_b);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(r.WaitUntilEmpty(milliseconds(5000)));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(4000));
+  later.join();
+  EXPECT_TRUE(StreamRegistry().WaitUntilEmpty(milliseconds(0)));
+}
+
 }  // namespace
 }  // namespace ehp
