@@ -145,6 +145,10 @@ void ValidateConfig(const Config& c, const Origins& origins,
   if (c.hedge_min < std::chrono::milliseconds(1) || c.hedge_min > std::chrono::seconds(10)) {
     check.Error("hedge-min", "must be between 1ms and 10s");
   }
+  if (c.write_stall_after < std::chrono::milliseconds(0) ||
+      c.write_stall_after > std::chrono::seconds(10)) {
+    check.Error("write-stall-after", "must be between 0s (off) and 10s");
+  }
   if (c.leaderless_wait < std::chrono::milliseconds(0) ||
       c.leaderless_wait > std::chrono::seconds(60)) {
     check.Error("leaderless-wait", "must be between 0s and 60s");

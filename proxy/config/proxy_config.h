@@ -45,9 +45,12 @@ struct Config {
   std::chrono::milliseconds stream_close_window{1000};  // spread of stream closes on eviction
   std::chrono::milliseconds hedge_after{-1};            // linearizable reads: 0 off, < 0 adaptive
   std::chrono::milliseconds hedge_min{20};              // floor of the adaptive hedge delay
-  std::chrono::milliseconds leaderless_wait{3000};      // how long a call waits for a usable member
-  int64_t max_held_calls = 10000;                       // calls waiting at once, at most
-  int64_t max_held_bytes = 128LL << 20;                 // request bytes of those calls, at most
+  // Writes wait when the member they would go to has had writes in flight and none answered
+  // this long (a leader cut off from its quorum); 0: off.
+  std::chrono::milliseconds write_stall_after{100};
+  std::chrono::milliseconds leaderless_wait{3000};  // how long a call waits for a usable member
+  int64_t max_held_calls = 10000;                   // calls waiting at once, at most
+  int64_t max_held_bytes = 128LL << 20;             // request bytes of those calls, at most
   int64_t max_member_calls = 1000;  // unary calls in flight to one member (kube-apiserver: 600 max)
 
   // Client listener.

@@ -256,6 +256,11 @@ std::vector<Setting> MakeSettings() {
                               "Floor of the adaptive --hedge-after, so normal jitter is not "
                               "hedged."));
   s.push_back(DurationSetting(
+      "write-stall-after", kRouting, &Config::write_stall_after,
+      "New writes wait (like during an election) while the member they would go to has had "
+      "writes in flight and answered none for this long: a leader cut off from its quorum "
+      "fails every write sent to it until the probes notice; 0s: off."));
+  s.push_back(DurationSetting(
       "leaderless-wait", kRouting, &Config::leaderless_wait,
       "When no member can take a call (an election), hold it this long (within its deadline) "
       "for one that can, instead of failing at once; 0s fails at once."));

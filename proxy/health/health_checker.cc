@@ -101,6 +101,15 @@ void HealthChecker::Loop() {
     const auto start = std::chrono::steady_clock::now();
     next = start + config_.probe_interval;
     const std::vector<ProbeResult> results = RunRound();
+    // A linearizable read that worked proves its member reached a quorum after `start`: writes
+    // waiting on it are slow, not lost (WriteProgress).
+    const std::shared_ptr<const MemberSet> set = pool_->Members();
+    for (size_t i = 0; i < results.size() && i < set->members.size(); ++i) {
+      if (results[i].status == ProbeResult::Status::kOk &&
+          results[i].read == ProbeResult::Read::kOk) {
+        set->members[i]->writes().Confirmed(start);
+      }
+    }
     // A round that overran its interval is followed at once by the next one.
     Judge(results, std::chrono::steady_clock::now());
   }

@@ -68,7 +68,8 @@ void UnaryRelay::SendToMember() {
     if (member != nullptr) ++in_flight_;  // taken by SendTo
   }
   if (member == nullptr) {
-    WaitOrFail(grpc::Status(grpc::StatusCode::UNAVAILABLE, upstream_->UnavailableMessage()));
+    WaitOrFail(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, upstream_->UnavailableMessage(class_.kind)));
     return;
   }
   hold_.End("sent");
@@ -96,6 +97,8 @@ void UnaryRelay::WaitOrFail(const grpc::Status& failure) {
       outcome = HoldRefused(*relay_.holder, failure.error_message());
       break;
     case CallHold::Result::kExpired:
+      // Not for a write held because the leader answered no write in all that time: sending it
+      // would add one more to those in doubt; the proxy's error says it was never sent.
       if (!despite_stall_ && upstream_->stalled()) {
         // A stall may be overload rather than a cut-off leader: after the wait, send anyway.
         despite_stall_ = true;
@@ -149,6 +152,7 @@ void UnaryRelay::SendTo(std::shared_ptr<Member> member, bool hedge) {
   // Reads are registered so an eviction can move them; writes stay (their outcome is unknown).
   attempt->movable = class_.kind == CallKind::kRead || class_.kind == CallKind::kSerializableRead;
   if (attempt->movable) member->AddMovable(attempt);
+  if (class_.kind == CallKind::kWrite) member->writes().Begin(attempt->sent);
   member->NextStub().UnaryCall(
       attempt->call.get(), method_, grpc::StubOptions(), &request_, &attempt->response,
       [this, attempt](grpc::Status status) { OnAttemptDone(attempt, status); });
@@ -181,6 +185,10 @@ std::function<void()> UnaryRelay::DueForHedge(Attempt* attempt,
 void UnaryRelay::OnAttemptDone(Attempt* attempt, const grpc::Status& status) {
   attempt->member->EndUnary();
   if (attempt->movable) attempt->member->RemoveMovable(attempt);
+  if (class_.kind == CallKind::kWrite) {
+    attempt->member->writes().End(std::chrono::steady_clock::now(),
+                                  AnsweredByQuorum(status.error_code()));
+  }
   if (status.ok() && hedgeable_) {
     upstream_->hedge_delay().Observe(std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - attempt->sent));

@@ -25,9 +25,15 @@ struct Pool {
 
 std::optional<size_t> PickMember(std::span<const PickCandidate> c, CallClass call,
                                  const PickPolicy& policy, uint64_t random) {
+  // Every write ends up at the leader (a follower forwards it): while the leader answers none,
+  // writes wait wherever they would go.
+  const bool write = call.kind == CallKind::kWrite;
+  for (const PickCandidate& m : c) {
+    if (write && m.leader && m.writes_stuck && !m.excluded) return std::nullopt;
+  }
   Pool pool;
   for (size_t i = 0; i < c.size() && pool.size < pool.index.size(); ++i) {
-    if (!c[i].excluded) pool.index[pool.size++] = i;
+    if (!c[i].excluded && !(write && c[i].writes_stuck)) pool.index[pool.size++] = i;
   }
   if (pool.size == 0) return std::nullopt;
   pool.Prefer(c, [](const PickCandidate& m) { return m.reachable; });

@@ -20,6 +20,9 @@ struct PickCandidate {
   bool local_zone = false;  // in the proxy's local-zone
   bool fresh = true;        // close enough to the others to serve serializable reads
   int64_t load = 0;         // calls and streams outstanding on it
+  // Writes sent to it are not being answered (WriteProgress): writes wait rather than go there
+  // or to a member that would forward them there.
+  bool writes_stuck = false;
 };
 
 struct PickPolicy {
@@ -28,7 +31,8 @@ struct PickPolicy {
 
 // Each preference only narrows the choice when something is left after it; when no candidate is
 // reachable, one that is not excluded is still chosen (the call then fails with the member's own
-// error). nullopt when every candidate is excluded. `random` is any uniformly random value.
+// error). nullopt when every candidate is excluded, and for a write when the member it would go
+// to has its writes stuck. `random` is any uniformly random value.
 std::optional<size_t> PickMember(std::span<const PickCandidate> candidates, CallClass call,
                                  const PickPolicy& policy, uint64_t random);
 

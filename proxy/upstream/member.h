@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "proxy/config/address.h"
+#include "proxy/routing/write_progress.h"
 
 namespace ehp {
 
@@ -74,6 +75,10 @@ class Member {
     AddLoad(-1);
   }
 
+  // Whether writes sent to the member are being answered (see WriteProgress).
+  WriteProgress& writes() { return writes_; }
+  const WriteProgress& writes() const { return writes_; }
+
   // Reads in flight, so that an eviction can move them instead of letting them hang on a
   // member that will not answer (frozen, cut off). Remove() before the call is destroyed.
   void AddMovable(MovableCall* call);
@@ -96,6 +101,7 @@ class Member {
   std::atomic<uint32_t> next_{0};
   std::atomic<int64_t> load_{0};
   std::atomic<int64_t> unary_{0};
+  WriteProgress writes_;
   std::mutex movable_mu_;
   MovableCall* movable_ = nullptr;  // guarded by movable_mu_: head of the list
   size_t movable_count_ = 0;        // guarded by movable_mu_

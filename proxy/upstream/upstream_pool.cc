@@ -1,5 +1,7 @@
 #include "proxy/upstream/upstream_pool.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 namespace ehp {
@@ -44,6 +46,7 @@ UpstreamPool::UpstreamPool(const Config& config)
       inject_hasleader_(config.inject_hasleader),
       resume_watches_(config.resume_watches),
       leaderless_wait_(config.leaderless_wait),
+      write_stall_after_(config.write_stall_after),
       max_member_calls_(config.max_member_calls),
       retry_budget_(config.retry_budget),
       hedge_delay_(config.hedge_after, config.hedge_min) {
@@ -86,6 +89,11 @@ std::shared_ptr<Member> UpstreamPool::Pick(CallClass call, std::span<const Membe
     return nullptr;
   }
   const size_t n = set->members.size();
+  // Writes skip members whose writes are not being answered.
+  const bool gate_writes =
+      call.kind == CallKind::kWrite && write_stall_after_ > std::chrono::milliseconds(0);
+  const auto now =
+      gate_writes ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
   // Small fixed-size scratch: member sets are a handful of entries.
   PickCandidate candidates[16];
   const size_t count = std::min<size_t>(n, std::size(candidates));
@@ -100,6 +108,15 @@ std::shared_ptr<Member> UpstreamPool::Pick(CallClass call, std::span<const Membe
     c.fresh = st.fresh;
     c.local_zone = !local_zone_.empty() && m->zone() == local_zone_;
     c.load = m->load();
+    c.writes_stuck = gate_writes && m->writes().Stuck(now, write_stall_after_);
+    uint64_t suppressed = 0;
+    if (c.writes_stuck && c.leader && stuck_log_.ShouldLog(now, &suppressed)) {
+      spdlog::warn(
+          "member {} (leader): {} write(s) in flight and none answered for over {} ms; new "
+          "writes wait for it or the next leader (write-stall-after){}",
+          m->name(), m->writes().in_flight(), write_stall_after_.count(),
+          SuppressedNote(suppressed));
+    }
   }
   const auto index = PickMember(std::span(candidates, count), call, policy_, NextRandom());
   return index ? set->members[*index] : nullptr;
@@ -109,8 +126,22 @@ std::shared_ptr<Member> UpstreamPool::Pick(CallClass call, std::span<const Membe
 
 namespace ehp {
 
-std::string UpstreamPool::UnavailableMessage() const {
+std::string UpstreamPool::UnavailableMessage(CallKind kind) const {
   const std::shared_ptr<const MemberSet> set = members_.Get();
+  if (kind == CallKind::kWrite && !set->stalled && write_stall_after_.count() > 0) {
+    const auto now = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < set->members.size(); ++i) {
+      const Member& m = *set->members[i];
+      if (!set->status[i].usable || !set->status[i].leader ||
+          !m.writes().Stuck(now, write_stall_after_)) {
+        continue;
+      }
+      // Stable text (no counts): clients and reports group errors by message.
+      return "etcd-health-proxy: the leader answers no writes (" + m.name() +
+             ": none of the writes in flight answered since this one arrived; "
+             "write-stall-after); this write was not sent";
+    }
+  }
   std::string out = set->stalled
                         ? "etcd-health-proxy: no member can reach a raft quorum (linearizable "
                           "reads fail on every member; the leader may be cut off) ("

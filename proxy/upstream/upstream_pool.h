@@ -15,6 +15,7 @@
 #include "proxy/config/proxy_config.h"
 #include "proxy/core/snapshot_cell.h"
 #include "proxy/health/unhealthy_reason.h"
+#include "proxy/log/rate_limited.h"
 #include "proxy/routing/call_class.h"
 #include "proxy/routing/hedge_delay.h"
 #include "proxy/routing/member_picker.h"
@@ -65,7 +66,8 @@ class UpstreamPool {
 
   // The error for a call that no member can take, naming each member's reason, e.g.
   // "etcd-health-proxy: no etcd member is usable (m1: no_leader, m2: unreachable)".
-  std::string UnavailableMessage() const;
+  // For a write held because the leader answers none (write-stall-after), says so instead.
+  std::string UnavailableMessage(CallKind kind = CallKind::kRead) const;
 
   // Replaces the members' statuses (same order as Members()), keeping the members.
   void PublishStatus(std::vector<MemberStatus> status, bool stalled = false);
@@ -81,9 +83,11 @@ class UpstreamPool {
   const bool inject_hasleader_;
   const bool resume_watches_;
   const std::chrono::milliseconds leaderless_wait_;
+  const std::chrono::milliseconds write_stall_after_;
   const int64_t max_member_calls_;
   mutable RetryBudget retry_budget_;
   mutable HedgeDelay hedge_delay_;
+  mutable RateLimitedLog stuck_log_{std::chrono::seconds(1)};
 
   // One thread per member set looks for reads due for a hedge every quarter of the hedge delay:
   // cheaper than a timer per call, which every linearizable read would pay.

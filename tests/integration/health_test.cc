@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-
+#include <csignal>
+#include <future>
+#include <iostream>
 #include <thread>
+#include <vector>
 
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/http_client.h"
@@ -171,6 +174,84 @@ TEST_F(HealthTest, LostQuorumHoldsBoundedThenFailsThenRecovers) {
 }
 
 // Scenario: a steady cluster under light load sees no evictions at all.
+// Writes sent during a fault: 100 Puts, one every 10 ms, each with a 10 s deadline; the
+// leader is frozen (SIGSTOP) as they start and thawed after 6 s.
+struct FrozenLeaderWrites {
+  int ok = 0, failed = 0;
+  std::string first_error;
+};
+
+FrozenLeaderWrites WritesWhileTheLeaderIsFrozen(EtcdCluster& cluster, const Certs& certs,
+                                                std::chrono::milliseconds write_stall_after) {
+  FrozenLeaderWrites out;
+  int leader = -1;
+  for (int i = 0; i < cluster.size() && leader < 0; ++i) {
+    auto maintenance = etcdserverpb::Maintenance::NewStub(cluster.Channel(i));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(5));
+    etcdserverpb::StatusResponse status;
+    if (maintenance->Status(&ctx, {}, &status).ok() &&
+        status.leader() == status.header().member_id()) {
+      leader = i;
+    }
+  }
+  if (leader < 0) {
+    ADD_FAILURE() << "no leader";
+    return out;
+  }
+  Config config = ProxyConfig(cluster.Endpoints(), certs);
+  config.write_stall_after = write_stall_after;
+  config.leaderless_wait = seconds(5);
+  auto proxy = StartProxy(config);
+  auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy, certs));
+  const auto put = [&](int i) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+    etcdserverpb::PutRequest req;
+    req.set_key("frozen/" + std::to_string(i));
+    req.set_value("v");
+    etcdserverpb::PutResponse resp;
+    return kv->Put(&ctx, req, &resp);
+  };
+  if (!put(-1).ok()) {
+    ADD_FAILURE() << "the cluster takes no writes before the fault";
+    return out;
+  }
+  cluster.SignalMember(leader, SIGSTOP);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::future<grpc::Status>> writes;
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_until(t0 + milliseconds(10) * i);
+    writes.push_back(std::async(std::launch::async, put, i));
+  }
+  std::this_thread::sleep_until(t0 + seconds(6));
+  cluster.SignalMember(leader, SIGCONT);
+  for (auto& w : writes) {
+    const grpc::Status s = w.get();
+    s.ok() ? ++out.ok : ++out.failed;
+    if (!s.ok() && out.first_error.empty()) out.first_error = s.error_message();
+  }
+  // Let the thawed member rejoin before the cluster is used again.
+  for (int i = 0; i < 100 && !put(-2).ok(); ++i) std::this_thread::sleep_for(milliseconds(50));
+  return out;
+}
+
+// Scenario: the leader freezes under a steady stream of writes. Without write-stall-after every
+// write routed to it until the probes notice fails (or hangs to its deadline); with it, writes
+// wait once the leader has answered none for 100 ms, and go to the next leader.
+TEST_F(HealthTest, WritesWaitForTheNextLeaderWhenTheLeaderStopsAnswering) {
+  const FrozenLeaderWrites off = WritesWhileTheLeaderIsFrozen(*cluster_, certs_, milliseconds(0));
+  std::cout << "leader frozen, write-stall-after off: " << off.ok << " ok, " << off.failed
+            << " failed (" << off.first_error << ")\n";
+  const FrozenLeaderWrites on = WritesWhileTheLeaderIsFrozen(*cluster_, certs_, milliseconds(100));
+  std::cout << "leader frozen, write-stall-after 100ms: " << on.ok << " ok, " << on.failed
+            << " failed (" << on.first_error << ")\n";
+  EXPECT_EQ(on.ok + on.failed, 100);
+  EXPECT_LT(on.failed, off.failed) << "holding writes for a silent leader changed nothing";
+  // Those in flight in the first 100 ms (10 at 100 writes/s), a few more on a slow machine.
+  EXPECT_LE(on.failed, 20);
+}
+
 TEST_F(HealthTest, NoEvictionsWithoutFaults) {
   ASSERT_TRUE(WaitFor(AllHealthy, seconds(5)));
   auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy_, certs_));

@@ -65,6 +65,29 @@ TEST(MemberPickerTest, WritesGoToTheLeaderUnlessAny) {
   ASSERT_TRUE(PickMember(c, kWrite, {}, 3));
 }
 
+TEST(MemberPickerTest, WritesWaitWhileTheLeaderAnswersNone) {
+  std::vector<PickCandidate> c(3);
+  c[0].leader = true;
+  c[0].writes_stuck = true;
+  // Not to the leader, and not to a follower either (it would forward them there).
+  EXPECT_FALSE(PickMember(c, kWrite, {}, 1));
+  EXPECT_TRUE(Spread(c, kWrite, PickPolicy{.writes_to_leader = false}).empty());
+  // Reads are not concerned.
+  EXPECT_EQ(Spread(c, kRead).size(), 3u);
+  // A stuck follower only loses the writes it would have taken (write-routing: any).
+  c[0].writes_stuck = false;
+  c[1].writes_stuck = true;
+  EXPECT_EQ(PickMember(c, kWrite, {}, 1), 0u);
+  const auto seen = Spread(c, kWrite, PickPolicy{.writes_to_leader = false});
+  EXPECT_EQ(seen.count(1), 0u);
+  EXPECT_GT(seen.at(0) + seen.at(2), 500);
+  // An evicted leader's flag does not matter: its writes go elsewhere already.
+  c[0].writes_stuck = true;
+  c[0].excluded = true;
+  c[1].writes_stuck = false;
+  ASSERT_TRUE(PickMember(c, kWrite, {}, 3));
+}
+
 TEST(MemberPickerTest, LeaderOnlyCallsFollowTheLeaderWhateverThePolicy) {
   std::vector<PickCandidate> c(3);
   c[1].leader = true;
