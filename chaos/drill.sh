@@ -354,8 +354,11 @@ for s in "${scenario_list[@]}"; do
     fi
     if [ "$mode" = proxy ]; then
       curl -s "http://127.0.0.1:$(cat "$dir/admin_port")/events" >"$dir/events.json" || true
+      curl -s "http://127.0.0.1:$(cat "$dir/admin_port")/metrics" >"$dir/metrics.txt" || true
     fi
     grep -m1 '^reads ' "$dir/loadgen.log" || echo "(no summary from the load generator)"
+    # The members' own logs (leader changes, dropped connections), kept with the run.
+    for f in "$state"/m*.log; do [ -f "$f" ] && cp "$f" "$dir/etcd-$(basename "$f")"; done
     teardown_run
   done
 done

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstring>
 
 namespace ehp {
 namespace {
@@ -26,10 +27,15 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
 
 // gRPC's own messages (handshake failures, connection errors) go through the same logger, so
 // they share its format and level instead of appearing as raw lines on stderr.
+// A GOAWAY from a member (its code and debug text) is logged by gRPC at INFO only; an operator
+// needs it at the default level: it explains calls failing on a member that is up.
 void GrpcLog(gpr_log_func_args* args) {
-  const auto level = args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::warn
-                     : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::debug
-                                                               : spdlog::level::trace;
+  auto level = args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::warn
+               : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::debug
+                                                         : spdlog::level::trace;
+  if (args->severity == GPR_LOG_SEVERITY_INFO && std::strstr(args->message, "Got goaway")) {
+    level = spdlog::level::warn;
+  }
   spdlog::log(level, "grpc: {}", args->message);
 }
 
@@ -85,7 +91,7 @@ void SetUpLogging(const std::string& level, const std::string& format) {
   spdlog::set_default_logger(logger);
   gpr_set_log_function(GrpcLog);
   gpr_set_log_verbosity(level == "trace" || level == "debug" ? GPR_LOG_SEVERITY_DEBUG
-                                                             : GPR_LOG_SEVERITY_ERROR);
+                                                             : GPR_LOG_SEVERITY_INFO);
 }
 
 }  // namespace ehp

@@ -12,9 +12,12 @@ bool FailedBeforeSending(const grpc::Status& status, const grpc::ClientContext& 
   // are not connection failures and are left to the routing layer.
   if (!call.GetServerInitialMetadata().empty()) return false;
   const std::string& message = status.error_message();
+  // "GOAWAY received": the member's GOAWAY named a last stream below this call's, or the call
+  // was still queued on the connection; gRPC fails exactly those (never seen by the member).
   return message.find("failed to connect to all addresses") != std::string::npos ||
          message.find("Connection refused") != std::string::npos ||
-         message.find("connections to all backends failing") != std::string::npos;
+         message.find("connections to all backends failing") != std::string::npos ||
+         message.find("GOAWAY received") != std::string::npos;
 }
 
 grpc::Status RefuseForLimit(const RelayContext& relay, std::string_view limit,

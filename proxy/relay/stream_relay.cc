@@ -61,8 +61,9 @@ void StreamRelay::Begin() {
   {
     std::lock_guard lock(mu_);
     if (!cancelled_) {
-      // Deadline and cancellation of the client's call carry over to the member's.
-      call_ = grpc::ClientContext::FromCallbackServerContext(*server_context_);
+      // The client's deadline carries over; its cancellation does through OnCancel.
+      call_ = MemberCallContext(*server_context_);
+      call_started_ = std::chrono::steady_clock::now();
     }
   }
   if (call_ == nullptr) {
@@ -181,7 +182,7 @@ void StreamRelay::OnWriteDone(bool ok) {
     member_call_.StartRead(&to_client_);
   } else {
     EndMemberToClient();  // the client is gone
-    call_->TryCancel();
+    CancelMemberCall();
   }
 }
 
@@ -208,21 +209,23 @@ void StreamRelay::OnCancel() {
   // The client cancelled or went away, or its deadline passed: cancel towards the member. Its
   // OnDone then finishes our side (Finish must be called even after a cancellation). A held
   // stream has no member call yet: the next hold tick sees cancelled_ and finishes.
-  grpc::ClientContext* call;
+  bool started;
   {
     std::lock_guard lock(mu_);
     cancelled_ = true;
-    call = call_.get();
+    started = call_ != nullptr;
   }
-  if (call != nullptr) call->TryCancel();
+  if (started) CancelMemberCall();
 }
+
+void StreamRelay::CancelMemberCall() { upstream_->cancels().Cancel(call_, call_started_); }
 
 void StreamRelay::Abort(const grpc::Status& status) {
   {
     std::lock_guard lock(mu_);
     FinishLocked(status);
   }
-  if (call_) call_->TryCancel();
+  if (call_) CancelMemberCall();
 }
 
 void StreamRelay::FinishLocked(const grpc::Status& status) {

@@ -57,6 +57,8 @@ class StreamRelay final : public grpc::ServerGenericBidiReactor, public Abortabl
   void Begin();
   // Finishes the client's call before any member call was started.
   void FailBeforeStart(const grpc::Status& status);
+  // Cancels the member call (never sooner than CancelQueue::kMinAge after it started).
+  void CancelMemberCall();
 
   void OnMemberInitialMetadata(bool ok);
   void OnMemberReadDone(bool ok);
@@ -80,7 +82,8 @@ class StreamRelay final : public grpc::ServerGenericBidiReactor, public Abortabl
   const std::shared_ptr<const UpstreamPool> upstream_ = relay_.upstreams->Get();
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::shared_ptr<Member> member_;
-  std::unique_ptr<grpc::ClientContext> call_;
+  std::shared_ptr<grpc::ClientContext> call_;
+  std::chrono::steady_clock::time_point call_started_;
   MemberCall member_call_{this};
   uint64_t registry_id_ = 0;  // 0: not registered
   bool member_call_started_ = false;

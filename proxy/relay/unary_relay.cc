@@ -144,8 +144,8 @@ void UnaryRelay::SendTo(std::shared_ptr<Member> member, bool hedge) {
     last_member_ = member.get();
     attempts_.push_back(std::make_unique<Attempt>(this, member, hedge));
     attempt = attempts_.back().get();
-    // Deadline and cancellation of the client's call carry over to the member's.
-    attempt->call = grpc::ClientContext::FromCallbackServerContext(*server_context_);
+    // The client's deadline carries over; its cancellation does through OnCancel.
+    attempt->call = MemberCallContext(*server_context_);
   }
   attempt->sent_hasleader = CopyRequestMetadata(*server_context_, attempt->call.get(),
                                                 class_.hasleader && upstream_->inject_hasleader());
@@ -231,7 +231,10 @@ void UnaryRelay::OnAttemptDone(Attempt* attempt, const grpc::Status& status) {
     const std::string label(ToString(reason));
     next = PickUntriedLocked();
     if (next != nullptr) {
-      if (!upstream_->retry_budget().TrySpend(std::chrono::steady_clock::now())) {
+      // A call that never reached a member (a refused connection, a GOAWAY before it) costs
+      // the cluster nothing when sent again: the budget is for retries that add load.
+      if (reason != RetryReason::kConnectFailed &&
+          !upstream_->retry_budget().TrySpend(std::chrono::steady_clock::now())) {
         if (relay_.metrics != nullptr) relay_.metrics->retries_refused.Inc({label});
         FinishLocked(status, attempt);
         return;
@@ -256,7 +259,7 @@ void UnaryRelay::FinishLocked(const grpc::Status& status, Attempt* from) {
   answer_status_ = status;
   answer_from_ = from;
   for (const auto& a : attempts_) {
-    if (!a->done && a.get() != from) a->call->TryCancel();
+    if (!a->done && a.get() != from) upstream_->cancels().Cancel(a->call, a->sent);
   }
   MaybeSendAnswerLocked();
 }
@@ -287,14 +290,14 @@ void UnaryRelay::OnCancel() {
   std::lock_guard lock(mu_);
   cancelled_ = true;
   for (const auto& a : attempts_) {
-    if (!a->done) a->call->TryCancel();
+    if (!a->done) upstream_->cancels().Cancel(a->call, a->sent);
   }
 }
 
 void UnaryRelay::MoveOff(Attempt* attempt) {
   std::lock_guard lock(mu_);
   attempt->moved_off = true;
-  if (!attempt->done) attempt->call->TryCancel();
+  if (!attempt->done) upstream_->cancels().Cancel(attempt->call, attempt->sent);
 }
 
 void UnaryRelay::OnDone() { delete this; }

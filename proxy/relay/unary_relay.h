@@ -48,7 +48,7 @@ class UnaryRelay final : public grpc::ServerGenericBidiReactor {
     const std::shared_ptr<Member> member;
     const bool hedge;  // sent by the hedge timer, next to a slow first copy
     const std::chrono::steady_clock::time_point sent = std::chrono::steady_clock::now();
-    std::unique_ptr<grpc::ClientContext> call;
+    std::shared_ptr<grpc::ClientContext> call;
     grpc::ByteBuffer response;
     bool sent_hasleader = false;  // it carries "hasleader: true"
     bool movable = false;         // registered with its member

@@ -110,8 +110,8 @@ void WatchRelay::Connect(const Member* avoid) {
 
 void WatchRelay::ConnectLocked(std::shared_ptr<Member> member) {
   auto* up = new Upstream(this, member);
-  // Deadline and cancellation of the client's call carry over to the member's.
-  up->call = grpc::ClientContext::FromCallbackServerContext(*server_context_);
+  // The client's deadline carries over; its cancellation does through OnCancel.
+  up->call = MemberCallContext(*server_context_);
   CopyRequestMetadata(*server_context_, up->call.get(),
                       ClassifyMethod(method_).hasleader && upstream_pool_->inject_hasleader());
   ++live_upstreams_;
@@ -317,7 +317,7 @@ bool WatchRelay::Move() {
   if (upstream_->ended || !tracker_.CanResume()) return false;
   moving_ = true;
   upstream_->ended = true;
-  upstream_->call->TryCancel();
+  upstream_pool_->cancels().Cancel(upstream_->call, upstream_->started);
   ReleaseLocked(upstream_);
   return true;
 }
@@ -330,8 +330,9 @@ void WatchRelay::Abort(const grpc::Status& status) {
 void WatchRelay::OnCancel() {
   std::lock_guard lock(mu_);
   cancelled_ = true;
-  // The member's stream is cancelled with the client's call (it was made from it); its OnDone
-  // finishes ours. A stream between members finishes when Connect runs.
+  // Cancel the member's stream; its OnDone finishes ours. A stream between members finishes
+  // when Connect runs.
+  if (upstream_ != nullptr) upstream_pool_->cancels().Cancel(upstream_->call, upstream_->started);
   if (upstream_ == nullptr && !holding_)
     FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"));
 }
@@ -343,7 +344,7 @@ void WatchRelay::FinishLocked(const grpc::Status& status) {
   RecordCall(relay_, method_, status, last_member_.get(), start_);
   if (upstream_ != nullptr && !upstream_->ended) {
     upstream_->ended = true;
-    upstream_->call->TryCancel();
+    upstream_pool_->cancels().Cancel(upstream_->call, upstream_->started);
     ReleaseLocked(upstream_);
   }
   PumpToClientLocked();  // finishes once the write in flight is done

@@ -54,7 +54,8 @@ class WatchRelay final : public grpc::ServerGenericBidiReactor, public Abortable
 
     WatchRelay* const relay_;
     const std::shared_ptr<Member> member;
-    std::unique_ptr<grpc::ClientContext> call;
+    std::shared_ptr<grpc::ClientContext> call;
+    const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     grpc::ByteBuffer read_buffer, write_buffer;
     // Guarded by the relay's mu_.
     bool reading = false;

@@ -20,6 +20,7 @@
 #include "proxy/routing/hedge_delay.h"
 #include "proxy/routing/member_picker.h"
 #include "proxy/routing/retry_budget.h"
+#include "proxy/upstream/cancel_queue.h"
 #include "proxy/upstream/channel_factory.h"
 #include "proxy/upstream/member.h"
 
@@ -63,6 +64,8 @@ class UpstreamPool {
   bool resume_watches() const { return resume_watches_; }
   std::chrono::milliseconds leaderless_wait() const { return leaderless_wait_; }
   int64_t max_member_calls() const { return max_member_calls_; }
+  // Every cancellation of a call to one of these members goes through here (see CancelQueue).
+  CancelQueue& cancels() const { return cancels_; }
 
   // The error for a call that no member can take, naming each member's reason, e.g.
   // "etcd-health-proxy: no etcd member is usable (m1: no_leader, m2: unreachable)".
@@ -88,6 +91,7 @@ class UpstreamPool {
   mutable RetryBudget retry_budget_;
   mutable HedgeDelay hedge_delay_;
   mutable RateLimitedLog stuck_log_{std::chrono::seconds(1)};
+  mutable CancelQueue cancels_;
 
   // One thread per member set looks for reads due for a hedge every quarter of the hedge delay:
   // cheaper than a timer per call, which every linearizable read would pay.

@@ -173,9 +173,10 @@ TEST_F(HealthTest, LostQuorumHoldsBoundedThenFailsThenRecovers) {
   EXPECT_TRUE(kv->Range(&ctx2, req, &resp).ok());
 }
 
-// Scenario: a steady cluster under light load sees no evictions at all.
-// Writes sent during a fault: 100 Puts, one every 10 ms, each with a 10 s deadline; the
-// leader is frozen (SIGSTOP) as they start and thawed after 6 s.
+// Writes sent during a fault: 100 Puts, one every 10 ms, each with a 4 s deadline; the leader is
+// frozen (SIGSTOP) as they start and thawed after 5.5 s, when every deadline has passed: a write
+// sent to it fails whatever the thawed member makes of it (it may forward the requests waiting
+// in its socket to the new leader), so the count of failures is the count of writes sent to it.
 struct FrozenLeaderWrites {
   int ok = 0, failed = 0;
   std::string first_error;
@@ -206,7 +207,7 @@ FrozenLeaderWrites WritesWhileTheLeaderIsFrozen(EtcdCluster& cluster, const Cert
   auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy, certs));
   const auto put = [&](int i) {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(4));
     etcdserverpb::PutRequest req;
     req.set_key("frozen/" + std::to_string(i));
     req.set_value("v");
@@ -224,7 +225,7 @@ FrozenLeaderWrites WritesWhileTheLeaderIsFrozen(EtcdCluster& cluster, const Cert
     std::this_thread::sleep_until(t0 + milliseconds(10) * i);
     writes.push_back(std::async(std::launch::async, put, i));
   }
-  std::this_thread::sleep_until(t0 + seconds(6));
+  std::this_thread::sleep_until(t0 + milliseconds(5500));
   cluster.SignalMember(leader, SIGCONT);
   for (auto& w : writes) {
     const grpc::Status s = w.get();
@@ -237,8 +238,8 @@ FrozenLeaderWrites WritesWhileTheLeaderIsFrozen(EtcdCluster& cluster, const Cert
 }
 
 // Scenario: the leader freezes under a steady stream of writes. Without write-stall-after every
-// write routed to it until the probes notice fails (or hangs to its deadline); with it, writes
-// wait once the leader has answered none for 100 ms, and go to the next leader.
+// write routed to it until the probes notice fails; with it, writes wait once the leader has
+// answered none for 100 ms, and go to the next leader.
 TEST_F(HealthTest, WritesWaitForTheNextLeaderWhenTheLeaderStopsAnswering) {
   const FrozenLeaderWrites off = WritesWhileTheLeaderIsFrozen(*cluster_, certs_, milliseconds(0));
   std::cout << "leader frozen, write-stall-after off: " << off.ok << " ok, " << off.failed
@@ -252,6 +253,7 @@ TEST_F(HealthTest, WritesWaitForTheNextLeaderWhenTheLeaderStopsAnswering) {
   EXPECT_LE(on.failed, 20);
 }
 
+// Scenario: a steady cluster under light load sees no evictions at all.
 TEST_F(HealthTest, NoEvictionsWithoutFaults) {
   ASSERT_TRUE(WaitFor(AllHealthy, seconds(5)));
   auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy_, certs_));

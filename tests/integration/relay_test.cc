@@ -7,6 +7,9 @@
 #include <csignal>
 
 #include <algorithm>
+#include <atomic>
+#include <future>
+#include <random>
 #include <thread>
 
 #include "tests/support/etcd_cluster.h"
@@ -479,6 +482,59 @@ TEST_F(RelayTest, HedgedReadsRideOverAFrozenFollower) {
   // About a third of the reads picked the frozen member first; each was hedged and the hedge won.
   EXPECT_GE(MetricValue(metrics, "etcd_health_proxy_hedges_total{outcome=\"sent\"}"), 1);
   EXPECT_GE(MetricValue(metrics, "etcd_health_proxy_hedges_total{outcome=\"hedge_won\"}"), 1);
+}
+
+// Scenario: clients cancel calls right after starting them (kube-apiserver cancels often) while
+// another client writes steadily. A member call cancelled before its HEADERS reached the member
+// would make gRPC send RST_STREAM on a stream the member never saw; etcd's TLS listener (Go's
+// HTTP/2 server) answers that with GOAWAY PROTOCOL_ERROR and drops the connection, failing every
+// call on it. The steady writes must all succeed.
+TEST_F(RelayTest, QuickCancellationsLeaveOtherCallsAlone) {
+  Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
+  config.upstream_connections = 1;  // every call to a member on one connection
+  auto proxy = StartProxy(config);
+  auto channel = ProxyChannel(*proxy, *certs_);
+  auto kv = KV::NewStub(channel);
+  std::atomic<bool> done{false};
+  int writes = 0, failed = 0;
+  std::string first_failure;
+  std::thread steady([&] {
+    const auto until = std::chrono::steady_clock::now() + seconds(4);
+    while (!done && std::chrono::steady_clock::now() < until && writes < 20000) {
+      etcdserverpb::PutRequest req;
+      req.set_key("cancel/steady");
+      req.set_value(std::to_string(writes));
+      etcdserverpb::PutResponse resp;
+      auto ctx = Ctx(seconds(5));
+      const grpc::Status s = kv->Put(ctx.get(), req, &resp);
+      ++writes;
+      if (!s.ok() && failed++ == 0) first_failure = s.error_message();
+    }
+  });
+  std::mt19937 rng(7);
+  int cancelled = 0;
+  const auto until = std::chrono::steady_clock::now() + seconds(3);
+  while (std::chrono::steady_clock::now() < until && cancelled < 20000) {
+    etcdserverpb::RangeRequest req;
+    req.set_key("cancel/steady");
+    etcdserverpb::RangeResponse resp;
+    auto ctx = Ctx(seconds(5));
+    std::promise<void> finished;
+    kv->async()->Range(ctx.get(), &req, &resp, [&](grpc::Status) { finished.set_value(); });
+    const auto spin = std::chrono::steady_clock::now() + std::chrono::microseconds(rng() % 400);
+    while (std::chrono::steady_clock::now() < spin) {
+    }
+    ctx->TryCancel();
+    finished.get_future().wait();
+    ++cancelled;
+  }
+  done = true;
+  steady.join();
+  std::printf("%d calls cancelled right after their start; steady writes: %d, %d failed (%s)\n",
+              cancelled, writes, failed, first_failure.c_str());
+  EXPECT_GT(cancelled, 100);
+  EXPECT_GT(writes, 10);
+  EXPECT_EQ(failed, 0) << first_failure;
 }
 
 // Scenario: a request over max-recv-bytes and a response over max-send-bytes fail that call only,
