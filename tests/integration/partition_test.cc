@@ -225,6 +225,27 @@ class PartitionTest : public ::testing::Test {
     return stats;
   }
 
+  // Failed calls that carry the proxy's own "held, then gave up" errors.
+  static uint64_t HeldThenFailed(const WorkloadStats& s) {
+    uint64_t n = 0;
+    for (const auto& [message, count] : s.timeline.errors()) {
+      if (message.find("etcd-health-proxy: no etcd member is usable") != std::string::npos ||
+          message.find("etcd-health-proxy: no member can reach a raft quorum") !=
+              std::string::npos) {
+        n += count;
+      }
+    }
+    return n;
+  }
+
+  // Whether the proxy evicted a member for reporting no leader since `since`.
+  static bool NoLeaderEvictionSince(std::chrono::system_clock::time_point since) {
+    for (const auto& e : proxy_->health().Events()) {
+      if (e.time >= since && e.reason == UnhealthyReason::kNoLeader) return true;
+    }
+    return false;
+  }
+
   // Through the proxy, whatever the fault: no read failed; the watch missed, repeated and
   // reordered nothing and never got an error clientv3 would hand to the application; the lease
   // was kept.
@@ -330,6 +351,7 @@ TEST_F(PartitionTest, NoEvictionsUnderSteadyLoad) {
 TEST_F(PartitionTest, WorkloadRidesThroughAFollowerCut) {
   const int follower = Pick(false);
   ASSERT_GE(follower, 0);
+  const auto fault_start = std::chrono::system_clock::now();
   const WorkloadStats proxy = UnderFault(true, follower, "cut", seconds(10));
   std::printf("follower cut, through the proxy: %s\n", proxy.Summary().c_str());
   ASSERT_TRUE(WaitFor(AllHealthy, seconds(30)));
@@ -337,11 +359,21 @@ TEST_F(PartitionTest, WorkloadRidesThroughAFollowerCut) {
   std::printf("follower cut, direct to all members: %s\n", direct.Summary().c_str());
   ExpectReadsWatchAndLeaseUnharmed(proxy, "follower cut");
   EXPECT_GT(proxy.writes_ok, 100u);
-  // With pre-vote off the heal makes the whole cluster elect again; under a sanitizer the
-  // starved machine can stretch that election past leaderless-wait, so the zero is a release
-  // build's target only.
+  // With pre-vote off the heal makes the whole cluster elect again, sometimes many times over
+  // (a CI run: terms 5 to 15, 4.5 s without a leader). Writes held through more than
+  // leaderless-wait fail with the proxy's own error, by design (as chaos/report.py counts them):
+  // allowed only when the writes could go nowhere for longer than that (no successful write for
+  // over 3 s) and the members themselves said they had no leader. Any other failure counts.
+  const uint64_t held_then_failed = HeldThenFailed(proxy);
+  const bool leaderless = proxy.longest_write_gap_ms > 3000 && NoLeaderEvictionSince(fault_start);
+  if (held_then_failed > 0) {
+    std::printf("follower cut: %lu writes failed after leaderless-wait (%s)\n",
+                static_cast<unsigned long>(held_then_failed),
+                leaderless ? "etcd had no leader for longer" : "NOT explained by the cluster");
+  }
+  // Under a sanitizer the starved machine stretches elections further: a release build's target.
   if (kTimingTargets) {
-    EXPECT_EQ(proxy.writes_failed, 0u);
+    EXPECT_EQ(proxy.writes_failed - (leaderless ? held_then_failed : 0), 0u);
   }
 }
 
