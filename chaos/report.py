@@ -88,6 +88,8 @@ def analyse(run_dir, scenario, mode):
                     and t >= fault_end - start):
                 run["readmitted_after_s"] = round(t - (fault_end - start), 2)
     run["stalled"] = [[round(a, 2), round(b, 2)] for a, b in stall_intervals(run_dir, start)]
+    run["etcd_leaderless"] = [[round(a, 2), round(b, 2)]
+                              for a, b in etcd_leaderless_intervals(run_dir, start)]
     npm_path = os.path.join(run_dir, "npm.json")  # drill.sh --npm-client
     if os.path.exists(npm_path) and os.path.getsize(npm_path) > 0:
         with open(npm_path) as f:
@@ -132,6 +134,36 @@ def stall_intervals(run_dir, start):
     return out
 
 
+def etcd_leaderless_intervals(run_dir, start):
+    """[from, to] in which a majority of the members had no leader, by their own logs (kept by
+    drill.sh as etcd-m*.log): "lost leader" ... "elected leader". The proxy learns of it only
+    at its next probe, and may hold writes from the first "no leader" answer on."""
+    changes = []
+    for name in sorted(os.listdir(run_dir)):
+        if not (name.startswith("etcd-m") and name.endswith(".log")):
+            continue
+        with open(os.path.join(run_dir, name)) as f:
+            for line in f:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                msg = entry.get("msg", "")
+                if " lost leader " in msg or " elected leader " in msg:
+                    changes.append((parse_time(entry["ts"]) - start, name,
+                                    " elected leader " in msg))
+    out, has_leader, since = [], {}, None
+    for t, member, leader in sorted(changes):
+        has_leader[member] = leader
+        leaderless = sum(1 for v in has_leader.values() if not v) >= DRILL_MEMBERS // 2 + 1
+        if leaderless and since is None:
+            since = t
+        elif not leaderless and since is not None:
+            out.append([since, t])
+            since = None
+    return out
+
+
 def unusable_intervals(run):
     """[from, to] in which no member was healthy, from the proxy's /events."""
     events = sorted(run["member_events"], key=lambda e: e["t_s"])
@@ -173,7 +205,8 @@ def check_target(run):
     # nowhere (no usable member, or a stalled quorum) fail with the proxy's own error: the
     # designed outcome (etcd had no leader to take them), reported apart from the target.
     run["no_usable_member_s"] = round(
-        longest_blocked(run["stalled"] + unusable_intervals(run)), 2)
+        longest_blocked(run["stalled"] + unusable_intervals(run) + run.get("etcd_leaderless", [])),
+        2)
     held = HELD_THEN_FAILED if run["no_usable_member_s"] > LEADERLESS_WAIT_S else ()
     run["writes_failed_leaderless"] = min(c["writes"]["failed"], sum(
         n for msg, n in c["errors"].items()
