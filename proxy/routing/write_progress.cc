@@ -21,9 +21,10 @@ void WriteProgress::End(Clock::time_point now, bool answered) {
 
 void WriteProgress::Confirmed(Clock::time_point probe_start) { Advance(probe_start); }
 
-std::chrono::nanoseconds WriteProgress::StuckFor(Clock::time_point now) const {
-  if (in_flight_.load(std::memory_order_acquire) <= 0) return std::chrono::nanoseconds(0);
-  return std::chrono::nanoseconds(Ns(now) - progress_ns_.load(std::memory_order_acquire));
+bool WriteProgress::Stuck(Clock::time_point now, std::chrono::milliseconds after) const {
+  if (in_flight_.load(std::memory_order_acquire) <= 0) return false;
+  return Ns(now) - progress_ns_.load(std::memory_order_acquire) >
+         std::chrono::duration_cast<std::chrono::nanoseconds>(after).count();
 }
 
 void WriteProgress::Advance(Clock::time_point t) {

@@ -26,11 +26,7 @@ class WriteProgress {
   // A probe that started at `probe_start` showed the member reaching its quorum.
   void Confirmed(Clock::time_point probe_start);
   // Writes are in flight and nothing has shown progress for `after`.
-  bool Stuck(Clock::time_point now, std::chrono::milliseconds after) const {
-    return StuckFor(now) > after;
-  }
-  // How long writes have been in flight without progress; zero when none is in flight.
-  std::chrono::nanoseconds StuckFor(Clock::time_point now) const;
+  bool Stuck(Clock::time_point now, std::chrono::milliseconds after) const;
 
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 

@@ -25,10 +25,11 @@ void CancelQueue::Cancel(std::shared_ptr<grpc::ClientContext> call, Clock::time_
     if (!stopping_) {
       due_.emplace(when, std::move(call));
       if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+      wake_.notify_one();
+      return;
     }
   }
-  wake_.notify_one();
-  if (call != nullptr) call->TryCancel();  // stopping: at once
+  call->TryCancel();  // the queue is going away: at once
 }
 
 size_t CancelQueue::waiting() const {
