@@ -192,6 +192,11 @@ void ValidateConfig(const Config& c, const Origins& origins,
       c.handshake_timeout > std::chrono::minutes(5)) {
     check.Error("handshake-timeout", "must be between 100ms and 5m");
   }
+  check.Range("max-connections", c.max_connections, 1, 10'000'000);
+  if (c.data_path != "grpc" && c.data_path != "h2") {
+    check.Error("data-path", "\"" + c.data_path + "\" is not grpc or h2");
+  }
+  check.Range("threads", c.threads, 0, 256);
 
   // Operations.
   check.Pair("metrics-cert-file", c.metrics_cert_file, "metrics-key-file", c.metrics_key_file);

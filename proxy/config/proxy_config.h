@@ -67,6 +67,11 @@ struct Config {
   int64_t max_header_bytes = 16 << 10;            // request metadata per call
   int64_t max_buffer_bytes = 1LL << 30;           // memory for the listener's connection buffers
   std::chrono::milliseconds handshake_timeout{10000};  // TLS and HTTP/2 set-up of a connection
+  int64_t max_connections = 10000;                     // client connections open at once
+
+  // Data path.
+  std::string data_path = "grpc";  // "grpc" (gRPC's call layer) or "h2" (frames, libnghttp2)
+  int64_t threads = 0;             // I/O threads of the h2 data path; 0: one per core
 
   // Operations.
   HttpAddress metrics_addr;

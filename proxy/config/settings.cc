@@ -334,6 +334,20 @@ std::vector<Setting> MakeSettings() {
   s.push_back(DurationSetting("handshake-timeout", kClient, &Config::handshake_timeout,
                               "Time a new client connection has to finish its TLS and HTTP/2 "
                               "set-up; a client that stalls there is disconnected."));
+  s.push_back(IntSetting(
+      "max-connections", kClient, "N", [](Config& c, int64_t n) { c.max_connections = n; },
+      [](const Config& c) { return c.max_connections; },
+      "Client connections open at once (--data-path=h2); a connection beyond it is closed at "
+      "once, counted and logged."));
+  s.push_back(StringSetting(
+      "data-path", kClient, "PATH", &Config::data_path,
+      "How calls are relayed: grpc (gRPC's call layer) or h2 (HTTP/2 frames with libnghttp2 on "
+      "I/O threads of its own, at a fraction of the CPU)."));
+  s.push_back(IntSetting(
+      "threads", kClient, "N", [](Config& c, int64_t n) { c.threads = n; },
+      [](const Config& c) { return c.threads; },
+      "I/O threads of --data-path=h2, each with its own client and member connections; 0: one "
+      "per core (0-256)."));
 
   s.push_back(Setting{"metrics-addr", kOps, "ADDR",
                       "Admin HTTP listener: host:port, http://host:port or https://host:port.",

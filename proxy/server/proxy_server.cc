@@ -1,6 +1,9 @@
 #include "proxy/server/proxy_server.h"
 
+#include <unistd.h>
+
 #include <array>
+#include <limits>
 
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
@@ -43,7 +46,14 @@ ProxyServer::ProxyServer(const Config& config)
       certificates_(config_.cert_reload_interval, &metrics_.certificate_reloads) {
   MoveCallsOnEviction(*backends_);
   if (!config_.cert_file.empty()) {
-    certificates_.Watch("client", {config_.cert_file, config_.key_file, config_.trusted_ca_file});
+    CertificateFiles files{config_.cert_file, config_.key_file, config_.trusted_ca_file};
+    if (config_.data_path == "h2") {
+      certificates_.Watch("client", files, [this](std::string* error) {
+        return data_path_ != nullptr && data_path_->ReloadClientTls(error);
+      });
+    } else {
+      certificates_.Watch("client", files);
+    }
   }
   WatchUpstreamCertificates(config_);
   if (config_.metrics_addr.tls) {
@@ -162,15 +172,28 @@ bool ProxyServer::Start(std::string* error) {
   if (!health.WaitForFirstRound(config_.probe_timeout + std::chrono::seconds(3))) {
     spdlog::warn("health: no probe round completed yet; serving with every member assumed usable");
   }
+  const bool h2 = config_.data_path == "h2";
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(
-      config_.listen_addr.GrpcUri(),
-      MakeListenerCredentials(config_,
-                              [this](const std::string& identity) { OnClientRefused(identity); }),
-      &port_);
+  // With --data-path=h2 the data path owns the client listener; what it hands on arrives here
+  // over a private abstract unix socket, every client's calls on a few connections.
+  static std::atomic<int> instances{0};
+  const std::string relay_socket =
+      "ehp-relay-" + std::to_string(getpid()) + "-" + std::to_string(instances++);
+  int relay_port = 0;
+  if (h2) {
+    builder.AddListeningPort("unix-abstract:" + relay_socket, grpc::InsecureServerCredentials(),
+                             &relay_port);
+  } else {
+    builder.AddListeningPort(
+        config_.listen_addr.GrpcUri(),
+        MakeListenerCredentials(config_,
+                                [this](const std::string& identity) { OnClientRefused(identity); }),
+        &port_);
+  }
   // Caps on what clients may make the proxy hold (see --help, "Client listener").
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
-                             static_cast<int>(config_.max_concurrent_streams));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONCURRENT_STREAMS,
+      h2 ? std::numeric_limits<int>::max() : static_cast<int>(config_.max_concurrent_streams));
   builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
                              static_cast<int>(config_.max_header_bytes));
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
@@ -192,11 +215,25 @@ bool ProxyServer::Start(std::string* error) {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.RegisterCallbackGenericService(&service_);
   server_ = builder.BuildAndStart();
-  if (server_ == nullptr || (!config_.listen_addr.is_unix && port_ == 0)) {
-    *error = "cannot listen on " + config_.listen_addr.raw +
-             " (address in use, not local, or no permission)";
+  if (server_ == nullptr || (!h2 && !config_.listen_addr.is_unix && port_ == 0)) {
+    *error = h2 ? "cannot start the gRPC relay on unix-abstract:" + relay_socket
+                : "cannot listen on " + config_.listen_addr.raw +
+                      " (address in use, not local, or no permission)";
     server_.reset();
     return false;
+  }
+  if (h2) {
+    DataPath::Hooks hooks;
+    hooks.client_refused = [this](const std::string& identity) { OnClientRefused(identity); };
+    hooks.connection_refused = [this] { OnConnectionRefused(); };
+    data_path_ = std::make_unique<DataPath>(config_, relay_socket, std::move(hooks));
+    if (!data_path_->Start(error)) {
+      data_path_.reset();
+      server_->Shutdown(std::chrono::system_clock::now());
+      server_.reset();
+      return false;
+    }
+    port_ = data_path_->port();
   }
   if (!admin_.Start(error)) {
     server_->Shutdown(std::chrono::system_clock::now());
@@ -205,11 +242,13 @@ bool ProxyServer::Start(std::string* error) {
   }
   certificates_.Start();
   serving_.store(true, std::memory_order_release);
-  spdlog::info("listening on {} ({}), relaying to {} member(s), {} connection(s) each", Address(),
+  spdlog::info("listening on {} ({}), relaying to {} member(s), {} connection(s) each{}", Address(),
                config_.cert_file.empty()         ? "plaintext"
                : config_.trusted_ca_file.empty() ? "TLS"
                                                  : "mutual TLS",
-               config_.endpoints.size(), config_.upstream_connections);
+               config_.endpoints.size(), config_.upstream_connections,
+               h2 ? " (data path h2, " + std::to_string(data_path_->threads()) + " I/O threads)"
+                  : std::string());
   return true;
 }
 
@@ -219,6 +258,15 @@ void ProxyServer::OnClientRefused(const std::string& identity) {
   if (client_refusal_log_.ShouldLog(std::chrono::steady_clock::now(), &suppressed)) {
     spdlog::warn("refused a client certificate: {} is not in allowed-client-names{}", identity,
                  SuppressedNote(suppressed));
+  }
+}
+
+void ProxyServer::OnConnectionRefused() {
+  metrics_.limit_refusals.Inc({"max-connections"});
+  uint64_t suppressed = 0;
+  if (call_refusal_log_.ShouldLog(std::chrono::steady_clock::now(), &suppressed)) {
+    spdlog::warn("refusing new client connections: {} open (max-connections){}",
+                 config_.max_connections, SuppressedNote(suppressed));
   }
 }
 
@@ -249,10 +297,21 @@ void ProxyServer::Shutdown() {
   const size_t streams = streams_.size();
   spdlog::info("shutting down: ending {} stream(s), up to {} ms for unary calls", streams,
                config_.shutdown_grace.count());
+  const auto grace_end = std::chrono::steady_clock::now() + config_.shutdown_grace;
+  if (data_path_) {
+    // No new connections, and no new streams on the open ones; calls in flight go on.
+    data_path_->StopAccepting();
+    data_path_->GoAway();
+  }
   streams_.CloseAll(
       grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcd-health-proxy is shutting down"));
   server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
   server_->Wait();
+  if (data_path_) {
+    data_path_->Stop(std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::max(grace_end - std::chrono::steady_clock::now(),
+                 std::chrono::steady_clock::duration(std::chrono::milliseconds(100)))));
+  }
   // The client side of each stream is over now, but a relay lives until its member call ends
   // too (cancelled above, so soon); it still uses this object's registry and metrics until then.
   if (!streams_.WaitUntilEmpty(std::chrono::seconds(10))) {

@@ -11,6 +11,7 @@
 
 #include "proxy/admin/admin_server.h"
 #include "proxy/config/proxy_config.h"
+#include "proxy/datapath/data_path.h"
 #include "proxy/health/grpc_member_prober.h"
 #include "proxy/health/health_checker.h"
 #include "proxy/log/rate_limited.h"
@@ -87,6 +88,8 @@ class ProxyServer {
   void WatchUpstreamCertificates(const Config& config);
   // A client certificate refused by --allowed-client-names: counted, logged (rate-limited).
   void OnClientRefused(const std::string& identity);
+  // A client connection beyond --max-connections: counted, logged (rate-limited).
+  void OnConnectionRefused();
   // When a member stops taking calls: resends its reads in flight and ends its streams (spread
   // over stream-close-window) so they re-open elsewhere.
   void MoveCallsOnEviction(Backends& backends);
@@ -107,6 +110,7 @@ class ProxyServer {
   AdminServer admin_;
   CertificateWatcher certificates_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<DataPath> data_path_;  // --data-path=h2: the client listener
   int port_ = 0;
   bool stopped_ = false;
   std::atomic<bool> serving_{false};

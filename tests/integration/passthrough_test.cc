@@ -14,6 +14,7 @@
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "proxy/config/config_loader.h"
 #include "proxy/server/proxy_server.h"
+#include "tests/support/proxy_fixture.h"
 
 namespace ehp {
 namespace {
@@ -108,8 +109,11 @@ class PassthroughTest : public ::testing::Test {
     builder.RegisterCallbackGenericService(&backend_);
     backend_server_ = builder.BuildAndStart();
     ASSERT_NE(backend_port_, 0);
-    LoadResult r = LoadConfig({"--endpoints=http://127.0.0.1:" + std::to_string(backend_port_),
-                               "--listen-addr=127.0.0.1:0", "--metrics-addr=127.0.0.1:0"});
+    std::vector<std::string> args = {
+        "--endpoints=http://127.0.0.1:" + std::to_string(backend_port_),
+        "--listen-addr=127.0.0.1:0", "--metrics-addr=127.0.0.1:0"};
+    for (std::string& flag : ehp::testing::DataPathFlags()) args.push_back(std::move(flag));
+    LoadResult r = LoadConfig(args);
     ASSERT_TRUE(r.ok());
     proxy_ = std::make_unique<ProxyServer>(r.config);
     std::string error;

@@ -10,7 +10,7 @@ packages=(
   golang-github-grpc-ecosystem-grpc-gateway-dev
   etcd-server etcd-client openssl curl iproute2 prometheus
   help2man dpkg-dev fakeroot systemd man-db python3 gnuplot-nox haproxy nftables nghttp2-client strace
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libnghttp2-dev nghttp2-proxy
 )
 missing=()
 for p in "${packages[@]}"; do

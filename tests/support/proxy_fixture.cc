@@ -2,16 +2,28 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "proxy/config/config_loader.h"
 
 namespace ehp::testing {
 
+std::vector<std::string> DataPathFlags() {
+  const char* path = std::getenv("EHP_TEST_DATA_PATH");
+  if (path == nullptr || *path == '\0') return {};
+  return {std::string("--data-path=") + path};
+}
+
 Config ProxyConfig(const std::string& endpoints, const Certs& certs) {
-  LoadResult r = LoadConfig(
-      {"--endpoints=" + endpoints, "--cacert=" + certs.ca(), "--cert=" + certs.client(),
-       "--key=" + certs.client_key(), "--listen-addr=127.0.0.1:0", "--cert-file=" + certs.server(),
-       "--key-file=" + certs.server_key(), "--trusted-ca-file=" + certs.ca(),
-       "--cert-reload-interval=1s", "--shutdown-grace=2s", "--metrics-addr=127.0.0.1:0"});
+  std::vector<std::string> args = {
+      "--endpoints=" + endpoints,         "--cacert=" + certs.ca(),
+      "--cert=" + certs.client(),         "--key=" + certs.client_key(),
+      "--listen-addr=127.0.0.1:0",        "--cert-file=" + certs.server(),
+      "--key-file=" + certs.server_key(), "--trusted-ca-file=" + certs.ca(),
+      "--cert-reload-interval=1s",        "--shutdown-grace=2s",
+      "--metrics-addr=127.0.0.1:0"};
+  for (std::string& flag : DataPathFlags()) args.push_back(std::move(flag));
+  LoadResult r = LoadConfig(args);
   EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front());
   return r.config;
 }

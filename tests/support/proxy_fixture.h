@@ -3,12 +3,18 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "proxy/config/proxy_config.h"
 #include "proxy/server/proxy_server.h"
 #include "tests/support/etcd_cluster.h"
 
 namespace ehp::testing {
+
+// Flags that select the data path under test: --data-path=VALUE when the environment sets
+// EHP_TEST_DATA_PATH (CTest runs the integration suites once per data path).
+std::vector<std::string> DataPathFlags();
 
 // A valid Config for `endpoints` with the given certificates (listener on 127.0.0.1:0).
 Config ProxyConfig(const std::string& endpoints, const Certs& certs);
