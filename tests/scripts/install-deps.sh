@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building, testing and running need, when any is missing.
 # Needs root for apt-get; without root it only reports what is missing.
+#   install-deps.sh          install what is missing
+#   install-deps.sh --list   print the list, one package a line
 set -euo pipefail
 packages=(
   build-essential cmake ccache pkg-config clang-format
@@ -12,6 +14,10 @@ packages=(
   help2man dpkg-dev fakeroot systemd man-db python3 gnuplot-nox haproxy nftables nghttp2-client strace
   clang libclang-rt-14-dev
 )
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
