@@ -116,7 +116,9 @@ cleanup() {
     echo "FAIL: still mounted, $root kept: $left"
     rc=1
   elif [ -z "${EHP_KEEP_CHROOT:-}" ]; then
+    i=$SECONDS
     rm -rf "$root"
+    echo "   chroot removed ($((SECONDS - i)) s; $SECONDS s in all)"
   fi
   exit "$rc"
 }
