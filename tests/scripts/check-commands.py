@@ -261,6 +261,10 @@ def cpp_argv(text, start):
         c = text[i]
         if c == '"':
             m = CPP_STRING.match(text, i)
+            if m is None:  # cut by the comment stripping ("http://..."): not a literal
+                cur += c
+                i += 1
+                continue
             cur += m.group(0)
             i = m.end()
             continue
