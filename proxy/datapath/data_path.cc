@@ -44,8 +44,10 @@ int ThreadCount(const Config& c) {
 
 }  // namespace
 
-DataPath::DataPath(const Config& config, std::string legacy_socket, Hooks hooks)
+DataPath::DataPath(const Config& config, const RelayContext& relay, std::string legacy_socket,
+                   Hooks hooks)
     : config_(config),
+      relay_(relay),
       legacy_socket_(std::move(legacy_socket)),
       hooks_(std::move(hooks)),
       client_options_(ClientOptions(config_)),
@@ -61,6 +63,7 @@ DataPath::~DataPath() { Stop(std::chrono::milliseconds(0)); }
 
 bool DataPath::Start(std::string* error) {
   if (!config_.cert_file.empty() && !ReloadClientTls(error)) return false;
+  if (!config_.cacert.empty() && !ReloadMemberTls(error)) return false;
   if (!listener_->Bind(config_.listen_addr, error)) return false;
   port_ = listener_->port();
   threads_.Start();
@@ -79,6 +82,38 @@ bool DataPath::ReloadClientTls(std::string* error) {
   std::lock_guard lock(tls_mu_);
   client_tls_ = std::move(ctx);
   return true;
+}
+
+bool DataPath::ReloadMemberTls(std::string* error) {
+  SslCtxPtr ctx = MakeMemberTlsContext({config_.cacert, config_.cert, config_.key}, error);
+  if (!ctx) return false;
+  {
+    std::lock_guard lock(tls_mu_);
+    member_tls_ = ctx;
+  }
+  if (started_) {
+    for (auto& w : workers_) {
+      boost::asio::post(w->io(), [worker = w.get(), ctx] { worker->SetMemberTls(ctx); });
+    }
+  }
+  return true;
+}
+
+SslCtxPtr DataPath::member_tls() const {
+  std::lock_guard lock(tls_mu_);
+  return member_tls_;
+}
+
+int DataPath::connections_per_member() const {
+  const int n = threads_.size();
+  return std::max(1, (config_.upstream_connections + n - 1) / n);
+}
+
+void DataPath::MoveOff(const Member* member) {
+  if (!started_) return;
+  for (auto& w : workers_) {
+    boost::asio::post(w->io(), [worker = w.get(), member] { worker->MoveOff(member); });
+  }
 }
 
 SslCtxPtr DataPath::client_tls() const {

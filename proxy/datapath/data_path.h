@@ -18,6 +18,7 @@
 #include "proxy/h2/connection.h"
 #include "proxy/net/io_threads.h"
 #include "proxy/net/tls_context.h"
+#include "proxy/relay/relay_context.h"
 
 namespace ehp {
 
@@ -31,7 +32,9 @@ class DataPath {
     std::function<void()> connection_refused;  // a connection beyond max-connections
   };
 
-  DataPath(const Config& config, std::string legacy_socket, Hooks hooks);
+  // `relay`: the member set, registries and metrics the calls use (outlives the data path).
+  DataPath(const Config& config, const RelayContext& relay, std::string legacy_socket,
+           Hooks hooks);
   ~DataPath();
   DataPath(const DataPath&) = delete;
   DataPath& operator=(const DataPath&) = delete;
@@ -56,11 +59,19 @@ class DataPath {
   // Loads the listener's certificate files again for new connections; false with *error (the
   // old files stay in use).
   bool ReloadClientTls(std::string* error);
+  // Loads the TLS files towards the members again, for connections dialled from now on.
+  bool ReloadMemberTls(std::string* error);
+  // On every I/O thread: reads in flight on `member` move to other members.
+  void MoveOff(const Member* member);
 
   // For the workers.
   const Config& config() const { return config_; }
   const std::string& legacy_socket() const { return legacy_socket_; }
+  const RelayContext& relay() const { return relay_; }
   SslCtxPtr client_tls() const;
+  SslCtxPtr member_tls() const;
+  // Each thread's connections to one member: upstream-connections spread over the threads.
+  int connections_per_member() const;
   const H2Connection::Options& client_options() const { return client_options_; }
   const H2Connection::Options& upstream_options() const { return upstream_options_; }
   // Takes a place for a new client connection; false at max-connections (counted, logged).
@@ -71,6 +82,7 @@ class DataPath {
   void OnAccept(int fd);
 
   const Config config_;
+  const RelayContext relay_;
   const std::string legacy_socket_;
   const Hooks hooks_;
   const H2Connection::Options client_options_;
@@ -82,6 +94,7 @@ class DataPath {
   std::atomic<int64_t> connections_{0};
   mutable std::mutex tls_mu_;
   SslCtxPtr client_tls_;  // guarded by tls_mu_; null: plaintext
+  SslCtxPtr member_tls_;  // guarded by tls_mu_; null: no https:// member
   int port_ = 0;
   bool started_ = false;
 };

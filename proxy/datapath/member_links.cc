@@ -13,11 +13,13 @@ constexpr std::chrono::milliseconds kMaxBackoff{2000};
 }  // namespace
 
 MemberLinks::MemberLinks(boost::asio::io_context& io, MemberConnection::Target target,
-                         const H2Connection::Options& options, int connections)
+                         const H2Connection::Options& options, int connections,
+                         std::function<void(bool)> on_failing)
     : io_(io),
       target_(std::move(target)),
       options_(options),
-      max_connections_(static_cast<size_t>(std::max(1, connections))) {
+      max_connections_(static_cast<size_t>(std::max(1, connections))),
+      on_failing_(std::move(on_failing)) {
   if (target_.tls != nullptr && target_.session == nullptr) {
     target_.session = std::make_shared<TlsSessionSlot>();
   }
@@ -25,6 +27,7 @@ MemberLinks::MemberLinks(boost::asio::io_context& io, MemberConnection::Target t
 
 MemberLinks::~MemberLinks() {
   *alive_ = false;
+  if (failing_ && on_failing_) on_failing_(false);
   CloseAll("shutting down");
 }
 
@@ -38,6 +41,11 @@ void MemberLinks::CloseAll(const std::string& why) {
 size_t MemberLinks::established() const {
   return static_cast<size_t>(std::count_if(connections_.begin(), connections_.end(),
                                            [](const auto& c) { return c->established(); }));
+}
+
+bool MemberLinks::idle() const {
+  return std::all_of(connections_.begin(), connections_.end(),
+                     [](const auto& c) { return c->open_streams() == 0; });
 }
 
 void MemberLinks::Warm() {
@@ -72,7 +80,10 @@ MemberConnection* MemberLinks::Dial() {
   MemberConnection::Events events;
   events.established = [this, alive](MemberConnection*) {
     if (alive.expired() || !*alive.lock()) return;
-    if (failing_) spdlog::info("member {}: connected again", target_.name);
+    if (failing_) {
+      spdlog::info("member {}: connected again", target_.name);
+      if (on_failing_) on_failing_(false);
+    }
     failing_ = false;
     backoff_ = std::chrono::milliseconds(0);
   };
@@ -98,7 +109,10 @@ void MemberLinks::OnClosed(MemberConnection* c) {
     }
     return;
   }
-  if (!failing_) spdlog::warn("member {}: cannot connect: {}", target_.name, c->close_reason());
+  if (!failing_) {
+    spdlog::warn("member {}: cannot connect: {}", target_.name, c->close_reason());
+    if (on_failing_) on_failing_(true);
+  }
   failing_ = true;
   backoff_ = std::clamp(backoff_ * 2, kFirstBackoff, kMaxBackoff);
   next_dial_ = std::chrono::steady_clock::now() + backoff_;

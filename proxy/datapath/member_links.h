@@ -14,8 +14,10 @@ namespace ehp {
 
 class MemberLinks {
  public:
+  // `on_failing(true)` when dialling starts to fail, `(false)` once a connection is up again.
   MemberLinks(boost::asio::io_context& io, MemberConnection::Target target,
-              const H2Connection::Options& options, int connections);
+              const H2Connection::Options& options, int connections,
+              std::function<void(bool failing)> on_failing = nullptr);
   ~MemberLinks();
   MemberLinks(const MemberLinks&) = delete;
   MemberLinks& operator=(const MemberLinks&) = delete;
@@ -31,6 +33,8 @@ class MemberLinks {
   // Closes every connection (their streams close with kConnectionLost).
   void CloseAll(const std::string& why);
   size_t established() const;
+  // No stream is open on any of its connections.
+  bool idle() const;
   const MemberConnection::Target& target() const { return target_; }
 
   // Sets the TLS context for connections dialled from now on (a certificate rotation).
@@ -44,6 +48,7 @@ class MemberLinks {
   MemberConnection::Target target_;
   const H2Connection::Options options_;
   const size_t max_connections_;
+  const std::function<void(bool)> on_failing_;
   std::vector<std::shared_ptr<MemberConnection>> connections_;
   size_t next_ = 0;
   bool failing_ = false;

@@ -110,7 +110,7 @@ void PassThrough::FailClient(int code, const std::string& message) {
     response_started_ = true;
     client_->connection().SubmitResponse(*client_, TrailersOnly(code, message), true);
     // The answer is complete: the client need not send the rest of its request (RFC 9113 8.1).
-    if (!client_->remote_ended()) client_->Reset(NGHTTP2_NO_ERROR);
+    if (!client_->remote_ended()) client_->ResetAfterEnd();
   } else {
     client_->EndWithTrailers(StatusTrailers(code, message));
   }

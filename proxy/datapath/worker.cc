@@ -5,11 +5,15 @@
 
 #include "proxy/datapath/data_path.h"
 #include "proxy/datapath/pass_through.h"
+#include "proxy/datapath/unary_call.h"
 
 namespace ehp {
 
 Worker::Worker(DataPath& path, boost::asio::io_context& io, int index)
-    : path_(path), io_(io), index_(index) {}
+    : path_(path), io_(io), index_(index), hedge_timer_(io) {}
+
+const Config& Worker::config() const { return path_.config(); }
+const RelayContext& Worker::relay() const { return path_.relay(); }
 
 Worker::~Worker() { CloseAll(); }
 
@@ -51,6 +55,90 @@ void Worker::CloseAll() {
   for (const auto& [raw, c] : clients_) all.push_back(c);
   for (const auto& c : all) c->Close("the proxy is shutting down");
   if (legacy_) legacy_->CloseAll("the proxy is shutting down");
+  for (auto& [member, slot] : members_) slot.links->CloseAll("the proxy is shutting down");
+  hedge_timer_.cancel();
+}
+
+MemberLinks& Worker::LinksTo(const std::shared_ptr<Member>& shared) {
+  const Member& member = *shared;
+  auto it = members_.find(&member);
+  if (it != members_.end()) return *it->second.links;
+  // Slots of members no pool has any more (a reload) go once nothing runs on them.
+  for (auto s = members_.begin(); s != members_.end();) {
+    if (s->second.movable.empty() && s->second.links->idle() &&
+        !path_.relay().upstreams->Get()->Has(s->first)) {
+      s = members_.erase(s);
+    } else {
+      ++s;
+    }
+  }
+  MemberConnection::Target target;
+  target.name = member.name();
+  target.host = member.url().host;
+  target.port = member.url().port;
+  if (member.url().tls) target.tls = path_.member_tls();
+  MemberSlot& slot = members_[&member];
+  slot.links = std::make_unique<MemberLinks>(
+      io_, std::move(target), path_.upstream_options(), path_.connections_per_member(),
+      [weak = std::weak_ptr<Member>(shared)](bool failing) {
+        if (auto m = weak.lock()) m->LinksFailing(failing);
+      });
+  return *slot.links;
+}
+
+void Worker::AddMovable(const Member& member, ListNode& node) {
+  members_[&member].movable.PushBack(&node);
+}
+
+void Worker::MoveOff(const Member* member) {
+  auto it = members_.find(member);
+  if (it == members_.end()) return;
+  // Unlinked first: moving a call edits the list.
+  std::vector<UnaryCall::Attempt*> moving;
+  NodeList& list = it->second.movable;
+  while (ListNode* node = list.front()) {
+    node->Unlink();
+    moving.push_back(node->owner<UnaryCall::Attempt>());
+  }
+  for (UnaryCall::Attempt* a : moving) a->call->MoveOff(*a);
+}
+
+void Worker::SetMemberTls(SslCtxPtr tls) {
+  for (auto& [member, slot] : members_) {
+    if (slot.links->target().tls != nullptr) slot.links->set_tls(tls);
+  }
+}
+
+void Worker::AddHedgeable(ListNode& node) {
+  hedgeable_.PushBack(&node);
+  ArmHedgeTimer();
+}
+
+void Worker::ArmHedgeTimer() {
+  if (hedge_armed_ || hedgeable_.empty()) return;
+  hedge_armed_ = true;
+  // A quarter of the hedge delay: a hedge goes out at most that late.
+  const auto delay = path_.relay().upstreams->Get()->hedge_delay().Get();
+  const auto tick = std::clamp<std::chrono::microseconds>(delay / 4, std::chrono::milliseconds(2),
+                                                          std::chrono::milliseconds(25));
+  hedge_timer_.expires_after(tick);
+  hedge_timer_.async_wait([this](const boost::system::error_code& ec) {
+    hedge_armed_ = false;
+    if (!ec) OnHedgeTick();
+  });
+}
+
+void Worker::OnHedgeTick() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<UnaryCall::Attempt*> due;
+  for (ListNode* node = hedgeable_.front(); node != nullptr; node = NodeList::next(node)) {
+    due.push_back(node->owner<UnaryCall::Attempt>());
+  }
+  // Each call has at most one attempt listed, so handling one never frees another listed one.
+  for (UnaryCall::Attempt* a : due) {
+    if (a->call->CheckHedge(*a, now)) a->hedgeable.Unlink();
+  }
+  ArmHedgeTimer();
 }
 
 MemberLinks& Worker::Legacy() {
@@ -66,8 +154,14 @@ MemberLinks& Worker::Legacy() {
 
 void Worker::Dispatch(ServerConnection& /*connection*/, H2Stream& stream, HeaderList headers,
                       bool end_stream) {
-  // nghttp2 checked the request (pseudo-headers, no connection-specific fields): it goes on as
-  // it came.
+  // nghttp2 checked the request (pseudo-headers, no connection-specific fields).
+  std::string method(FindHeader(headers, ":path"));
+  if (path_.relay().methods->IsUnary(method)) {
+    UnaryCall::Start(*this, path_.relay(), stream, std::move(headers), std::move(method),
+                     end_stream);
+    return;
+  }
+  // Streams go, as they came, to the gRPC relay.
   PassThrough::Start(stream, headers, end_stream, Legacy().Pick());
 }
 

@@ -4,12 +4,17 @@
 // only by posting onto its io_context.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <atomic>
 #include <memory>
 #include <unordered_map>
 
+#include "proxy/config/proxy_config.h"
+#include "proxy/core/intrusive_list.h"
 #include "proxy/datapath/member_links.h"
 #include "proxy/h2/server_connection.h"
+#include "proxy/relay/relay_context.h"
 
 namespace ehp {
 
@@ -31,8 +36,21 @@ class Worker final : public RequestDispatcher {
   void Dispatch(ServerConnection& connection, H2Stream& stream, HeaderList headers,
                 bool end_stream) override;
 
+  // This thread's connections to `member` (dialled on first use).
+  MemberLinks& LinksTo(const std::shared_ptr<Member>& member);
+  // Lists a read in flight on `member`, so an eviction moves it (the node unlinks itself).
+  void AddMovable(const Member& member, ListNode& node);
+  // Lists a read that may get a hedge; checked every few milliseconds while listed.
+  void AddHedgeable(ListNode& node);
+  // On this thread: the reads in flight on `member` go elsewhere (it was evicted or drained).
+  void MoveOff(const Member* member);
+  // On this thread: connections to members dialled from now on use `tls`.
+  void SetMemberTls(SslCtxPtr tls);
+
   boost::asio::io_context& io() const { return io_; }
   int index() const { return index_; }
+  const Config& config() const;
+  const RelayContext& relay() const;
   // Client connections open on this thread (read from any thread).
   int64_t clients() const { return client_count_.load(std::memory_order_relaxed); }
 
@@ -41,9 +59,21 @@ class Worker final : public RequestDispatcher {
   // The connections to the proxy's own gRPC relay, which serves what this path does not yet.
   MemberLinks& Legacy();
 
+  struct MemberSlot {
+    std::unique_ptr<MemberLinks> links;
+    NodeList movable;  // reads in flight on the member (UnaryCall::Attempt::movable)
+  };
+  void ArmHedgeTimer();
+  void OnHedgeTick();
+
   DataPath& path_;
   boost::asio::io_context& io_;
   const int index_;
+  // By member; a member replaced by a reload leaves its slot until its calls are gone.
+  std::unordered_map<const Member*, MemberSlot> members_;
+  NodeList hedgeable_;
+  boost::asio::steady_timer hedge_timer_;
+  bool hedge_armed_ = false;
   std::unordered_map<ServerConnection*, std::shared_ptr<ServerConnection>> clients_;
   std::atomic<int64_t> client_count_{0};
   std::unique_ptr<MemberLinks> legacy_;

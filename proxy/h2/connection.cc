@@ -166,6 +166,18 @@ struct H2Callbacks {
     return 0;
   }
 
+  static int OnFrameSend(nghttp2_session* session, const nghttp2_frame* frame,
+                         void* /*user_data*/) {
+    if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) return 0;
+    H2Stream* s = StreamOf(session, frame->hd.stream_id);
+    if (s != nullptr && s->reset_after_end_ && !s->remote_ended_ && !s->closing_) {
+      s->closing_ = true;
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                NGHTTP2_NO_ERROR);
+    }
+    return 0;
+  }
+
   static int OnError(nghttp2_session* /*session*/, int lib_error_code, const char* msg, size_t len,
                      void* user_data) {
     SPDLOG_DEBUG("http2 {}: {} ({})", Self(user_data)->peer_, std::string_view(msg, len),
@@ -217,6 +229,7 @@ struct H2Callbacks {
       nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, OnDataChunk);
       nghttp2_session_callbacks_set_on_stream_close_callback(cb, OnStreamClose);
       nghttp2_session_callbacks_set_before_frame_send_callback(cb, BeforeFrameSend);
+      nghttp2_session_callbacks_set_on_frame_send_callback(cb, OnFrameSend);
       nghttp2_session_callbacks_set_error_callback2(cb, OnError);
       return cb;
     }();

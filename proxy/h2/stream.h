@@ -42,6 +42,11 @@ class H2Stream {
   // saw as a connection error (etcd's Go server answers GOAWAY PROTOCOL_ERROR).
   void Reset(uint32_t code);
 
+  // Once our side ended (END_STREAM sent), tells the peer with RST_STREAM(NO_ERROR) that the
+  // rest of its request is not wanted (RFC 9113 8.1): for answers given before the request
+  // was complete. (An RST_STREAM submitted at once would drop the answer still queued.)
+  void ResetAfterEnd() { reset_after_end_ = true; }
+
   // Our HEADERS for it are framed (the peer may have seen the stream).
   bool headers_sent() const { return headers_sent_; }
   // The peer ended its side (END_STREAM received).
@@ -66,6 +71,7 @@ class H2Stream {
   bool headers_sent_ = false;
   bool remote_ended_ = false;
   bool closing_ = false;  // reset by us; the close is on its way
+  bool reset_after_end_ = false;  // ResetAfterEnd()
 
   // Incoming header block being collected.
   HeaderList in_headers_;

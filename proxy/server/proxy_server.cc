@@ -63,7 +63,13 @@ ProxyServer::ProxyServer(const Config& config)
 }
 
 void ProxyServer::WatchUpstreamCertificates(const Config& config) {
-  if (!config.cert.empty() || !config.cacert.empty()) {
+  if (config.cert.empty() && config.cacert.empty()) return;
+  if (config_.data_path == "h2") {
+    certificates_.Watch("upstream", {config.cert, config.key, config.cacert},
+                        [this](std::string* error) {
+                          return data_path_ == nullptr || data_path_->ReloadMemberTls(error);
+                        });
+  } else {
     certificates_.Watch("upstream", {config.cert, config.key, config.cacert});
   }
 }
@@ -87,6 +93,7 @@ void ProxyServer::MoveCallsOnEviction(Backends& b) {
       spdlog::info("member {} out of service ({}): moving {} read(s) in flight", member.name(),
                    ToString(reason), moved);
     }
+    if (data_path_ != nullptr) data_path_->MoveOff(&member);
     // UNAVAILABLE with a message of our own: clientv3 re-opens watches (from the last revision
     // it saw) and keep-alive streams; they land on members that take calls.
     const size_t n = streams_.CloseMember(
@@ -226,7 +233,10 @@ bool ProxyServer::Start(std::string* error) {
     DataPath::Hooks hooks;
     hooks.client_refused = [this](const std::string& identity) { OnClientRefused(identity); };
     hooks.connection_refused = [this] { OnConnectionRefused(); };
-    data_path_ = std::make_unique<DataPath>(config_, relay_socket, std::move(hooks));
+    data_path_ = std::make_unique<DataPath>(
+        config_,
+        RelayContext{&pools_, &streams_, &methods_, &metrics_, &holder_, &call_refusal_log_},
+        relay_socket, std::move(hooks));
     if (!data_path_->Start(error)) {
       data_path_.reset();
       server_->Shutdown(std::chrono::system_clock::now());

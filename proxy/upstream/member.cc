@@ -18,6 +18,7 @@ grpc::GenericStub& Member::NextStub() {
 }
 
 bool Member::Reachable() const {
+  if (failing_links_.load(std::memory_order_relaxed) > 0) return false;
   for (const auto& channel : channels_) {
     if (channel->GetState(false) != GRPC_CHANNEL_TRANSIENT_FAILURE) return true;
   }

@@ -49,9 +49,13 @@ class Member {
   // The stub for the next call: calls rotate over the member's connections.
   grpc::GenericStub& NextStub();
 
-  // False only when every connection is failing to connect (TRANSIENT_FAILURE): a call sent now
-  // would fail before reaching the member.
+  // False when every connection is failing to connect (TRANSIENT_FAILURE), or an I/O thread of
+  // the h2 data path cannot connect to it: a call sent now would fail before reaching the member.
   bool Reachable() const;
+  // The h2 data path's connections of one thread to the member started (or stopped) failing.
+  void LinksFailing(bool failing) {
+    failing_links_.fetch_add(failing ? 1 : -1, std::memory_order_relaxed);
+  }
 
   // Connections that are established right now (READY).
   int ReadyConnections() const;
@@ -101,6 +105,7 @@ class Member {
   std::atomic<uint32_t> next_{0};
   std::atomic<int64_t> load_{0};
   std::atomic<int64_t> unary_{0};
+  std::atomic<int> failing_links_{0};
   WriteProgress writes_;
   std::mutex movable_mu_;
   MovableCall* movable_ = nullptr;  // guarded by movable_mu_: head of the list

@@ -18,7 +18,8 @@ std::shared_ptr<const MemberSet> BuildMembers(const Config& config, const Channe
     }
     auto member =
         std::make_shared<Member>(url.Authority(), url, std::move(zone), std::move(channels));
-    member->Connect();
+    // The h2 data path has connections of its own; these serve the gRPC relay's calls only.
+    if (config.data_path != "h2") member->Connect();
     set->members.push_back(std::move(member));
     set->status.push_back(MemberStatus{});
   }
@@ -153,6 +154,13 @@ std::string UpstreamPool::UnavailableMessage(CallKind kind) const {
                                  : ToString(st.reason));
   }
   return out + ")";
+}
+
+bool UpstreamPool::Has(const Member* member) const {
+  for (const auto& m : members_.Get()->members) {
+    if (m.get() == member) return true;
+  }
+  return false;
 }
 
 void UpstreamPool::PublishStatus(std::vector<MemberStatus> status, bool stalled) {

@@ -76,6 +76,8 @@ class UpstreamPool {
   void PublishStatus(std::vector<MemberStatus> status, bool stalled = false);
 
   std::shared_ptr<const MemberSet> Members() const { return members_.Get(); }
+  // Whether `member` is one of this pool's.
+  bool Has(const Member* member) const;
   void Publish(std::shared_ptr<const MemberSet> members) { members_.Set(std::move(members)); }
 
  private:

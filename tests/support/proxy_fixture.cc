@@ -14,6 +14,11 @@ std::vector<std::string> DataPathFlags() {
   return {std::string("--data-path=") + path};
 }
 
+std::string DataPathUnderTest() {
+  const char* path = std::getenv("EHP_TEST_DATA_PATH");
+  return path == nullptr || *path == '\0' ? Config().data_path : std::string(path);
+}
+
 Config ProxyConfig(const std::string& endpoints, const Certs& certs) {
   std::vector<std::string> args = {
       "--endpoints=" + endpoints,         "--cacert=" + certs.ca(),

@@ -1,0 +1,115 @@
+// One unary call relayed by the data path itself: the client's request is kept whole until a
+// member's first response HEADERS, so a copy that provably had no effect (refused before its
+// handler ran, never sent, refused by the member's HTTP/2 layer) can go to another member; a
+// slow linearizable read gets a second copy (hedge); the call waits while no member can take it.
+// CallPlan decides all of that; this class does what it says over HTTP/2 streams.
+//
+// The answer is committed at the first response HEADERS that is not an error to retry: from
+// then on the member's data and trailers pass to the client as they come, with flow control.
+//
+// Lifetime: created on the client's request, on its connection's thread; deletes itself once
+// the client's stream and every member stream it opened are closed.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/core/intrusive_list.h"
+#include "proxy/h2/grpc_framing.h"
+#include "proxy/h2/stream.h"
+#include "proxy/relay/relay_context.h"
+#include "proxy/routing/call_plan.h"
+
+namespace ehp {
+
+class Worker;
+
+class UnaryCall final : public StreamHandler {
+ public:
+  // `headers`: the client's request headers; `method`: their :path.
+  static void Start(Worker& worker, const RelayContext& relay, H2Stream& client,
+                    HeaderList headers, std::string method, bool end_stream);
+
+  // One copy of the call on one member, listed by the worker while in flight (so an eviction can
+  // move it, and a hedge find it).
+  struct Attempt {
+    UnaryCall* call = nullptr;
+    int index = 0;
+    std::shared_ptr<Member> member;
+    H2Stream* stream = nullptr;
+    std::chrono::steady_clock::time_point sent;
+    bool hedge = false;
+    bool sent_hasleader = false;
+    bool ended = false;      // accounted as over on its member
+    bool cancelled = false;  // reset by us (the answer came from elsewhere, or the client left)
+    bool response = false;   // its response headers arrived
+    bool trailers_only = false;
+    HeaderList headers;      // the response headers (or the trailers-only answer)
+    ListNode movable{this};    // in the worker's list of reads on its member
+    ListNode hedgeable{this};  // in the worker's list of reads that may get a hedge
+  };
+
+  // From the worker: its member was evicted.
+  void MoveOff(Attempt& attempt);
+  // From the worker: the attempt has waited a while; hedge it if the delay is up. True when it
+  // needs no more checks.
+  bool CheckHedge(Attempt& attempt, std::chrono::steady_clock::time_point now);
+
+  // StreamHandler (the client's stream and every attempt's report here).
+  void OnHeaders(H2Stream& stream, HeaderList headers, HeadersKind kind, bool end_stream) override;
+  void OnData(H2Stream& stream, const uint8_t* data, size_t len) override;
+  void OnEnd(H2Stream& stream) override;
+  void OnSent(H2Stream& stream, size_t bytes) override;
+  void OnClose(H2Stream& stream, uint32_t error_code) override;
+
+ private:
+  class Router;
+
+  UnaryCall(Worker& worker, const RelayContext& relay, H2Stream& client, HeaderList headers,
+            std::string method);
+  ~UnaryCall() override;
+
+  void Begin();
+  void Execute(CallPlan::Step step);
+  void Count(const CallPlan::Step& step);
+  void Send(int index, std::shared_ptr<Member> member, bool hedge);
+  void Commit(Attempt& attempt);
+  void FailWith(CallPlan::Failure failure);
+  // Answers the client with an error of the proxy's own, trailers-only.
+  void AnswerClient(int code, const std::string& message);
+  void CancelOthers(const Attempt* keep);
+  // The attempt is over on its member: load, write progress, the worker's lists.
+  void EndAttempt(Attempt& attempt, int code);
+  Attempt* AttemptOf(const H2Stream& stream);
+  void Finished(int code, const Member* member);
+  void MaybeDelete();
+
+  Worker& worker_;
+  const RelayContext& relay_;
+  const std::shared_ptr<const UpstreamPool> pool_;
+  const std::string method_;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  H2Stream* client_;
+  HeaderList headers_;
+  std::string request_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  CallClass class_;
+  bool hedgeable_ = false;
+  std::unique_ptr<Router> router_;
+  std::optional<CallPlan> plan_;
+  std::vector<std::unique_ptr<Attempt>> attempts_;
+  Attempt* committed_ = nullptr;
+  bool answered_ = false;  // the client's answer is complete (or the client is gone)
+  bool recorded_ = false;
+  int answer_code_ = 0;
+  GrpcMessageSizer sizer_;  // the committed response's messages, against max-send-bytes
+  std::optional<boost::asio::steady_timer> hold_timer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ehp
