@@ -28,12 +28,9 @@ ProxyProcess::ProxyProcess(const std::string& dir, const std::string& endpoints,
 
 CommandResult Etcdctl(const std::string& endpoint, const Certs& certs,
                       const std::vector<std::string>& args, const std::string& stdin_text) {
-  std::vector<std::string> argv = {"etcdctl",
-                                   "--endpoints=" + endpoint,
-                                   "--cacert=" + certs.ca(),
-                                   "--cert=" + certs.client(),
-                                   "--key=" + certs.client_key(),
-                                   "--command-timeout=10s"};
+  std::vector<std::string> argv = {EtcdTool("etcdctl"),           "--endpoints=" + endpoint,
+                                   "--cacert=" + certs.ca(),      "--cert=" + certs.client(),
+                                   "--key=" + certs.client_key(), "--command-timeout=10s"};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, stdin_text);
 }
