@@ -6,12 +6,17 @@
 
 namespace ehp::testing {
 
-Config ProxyConfig(const std::string& endpoints, const Certs& certs) {
-  LoadResult r = LoadConfig(
-      {"--endpoints=" + endpoints, "--cacert=" + certs.ca(), "--cert=" + certs.client(),
-       "--key=" + certs.client_key(), "--listen-addr=127.0.0.1:0", "--cert-file=" + certs.server(),
-       "--key-file=" + certs.server_key(), "--trusted-ca-file=" + certs.ca(),
-       "--cert-reload-interval=1s", "--shutdown-grace=2s", "--metrics-addr=127.0.0.1:0"});
+Config ProxyConfig(const std::string& endpoints, const Certs& certs,
+                   const std::vector<std::string>& flags) {
+  std::vector<std::string> args = {
+      "--endpoints=" + endpoints,         "--cacert=" + certs.ca(),
+      "--cert=" + certs.client(),         "--key=" + certs.client_key(),
+      "--listen-addr=127.0.0.1:0",        "--cert-file=" + certs.server(),
+      "--key-file=" + certs.server_key(), "--trusted-ca-file=" + certs.ca(),
+      "--cert-reload-interval=1s",        "--shutdown-grace=2s",
+      "--metrics-addr=127.0.0.1:0"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  LoadResult r = LoadConfig(args);
   EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front());
   return r.config;
 }
