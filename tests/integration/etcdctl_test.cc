@@ -49,15 +49,7 @@ class EtcdctlTest : public ::testing::Test {
     return WithoutLogLines(via.output);
   }
   static std::string WithoutLogLines(const std::string& text) {
-    std::string out;
-    size_t start = 0;
-    while (start < text.size()) {
-      size_t end = text.find('\n', start);
-      end = end == std::string::npos ? text.size() : end + 1;
-      if (text.compare(start, 10, "{\"level\":\"") != 0) out += text.substr(start, end - start);
-      start = end;
-    }
-    return out;
+    return WithoutEtcdctlLogLines(text);
   }
   int64_t Revision() {
     const std::string out = Via({"get", "nokey", "-w", "json"}).output;

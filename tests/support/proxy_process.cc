@@ -35,4 +35,16 @@ CommandResult Etcdctl(const std::string& endpoint, const Certs& certs,
   return RunCommand(argv, stdin_text);
 }
 
+std::string WithoutEtcdctlLogLines(const std::string& text) {
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    end = end == std::string::npos ? text.size() : end + 1;
+    if (text.compare(start, 10, "{\"level\":\"") != 0) out += text.substr(start, end - start);
+    start = end;
+  }
+  return out;
+}
+
 }  // namespace ehp::testing

@@ -33,4 +33,7 @@ class ProxyProcess {
 CommandResult Etcdctl(const std::string& endpoint, const Certs& certs,
                       const std::vector<std::string>& args, const std::string& stdin_text = "");
 
+// etcdctl's output without its own log lines (JSON, with timestamps and connection ids).
+std::string WithoutEtcdctlLogLines(const std::string& output);
+
 }  // namespace ehp::testing
