@@ -81,7 +81,7 @@ for suite in trixie sid; do
     done
     got=$("$dest/$u.new/usr/bin/etcd" --version | awk '/^etcd Version:/ { print $3 }')
     [ "$got" = "$u" ] || { echo "fetch-etcd: $suite's etcd reports version '$got', not $u" >&2; exit 1; }
-    rm -rf "$dest/$u"
+    rm -rf "${dest:?}/${u:?}"
     mv "$dest/$u.new" "$dest/$u"
     echo "fetch-etcd: etcd $u ($suite) in $dest/$u/usr/bin"
   fi

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts that start etcd or etcdctl: puts the etcd that EHP_ETCD_VERSION names
 # first in PATH, as tests/support/etcd_version.h reads it: 3.4 (the default) is Debian 12's, from
 # PATH; 3.5 (the newest 3.5), 3.5.16, 3.5.30, trixie and sid are the builds fetch-etcd.sh put in
