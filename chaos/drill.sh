@@ -10,7 +10,10 @@
 #     --members=3|5      cluster size (5 adds the zone-loss scenario; zones a a b b c)
 #     --short            follower-cut and leader-cut, proxy and direct (the `make test` drill)
 #     --out=DIR          report directory (default chaos-report-<date>)
-#     --pre-vote         etcd with --pre-vote=true
+#     --etcd=VERSION     3.4 (Debian 12's, the default), 3.5 (the newest 3.5 that `make build`
+#                        fetched into build/etcd), or an exact fetched version (3.5.16, 3.5.30);
+#                        EHP_ETCD_VERSION in the environment sets the default
+#     --pre-vote         etcd with --pre-vote=true (3.5 has it on already)
 #     --check            exit 1 when a proxy run misses its target (report.py --check)
 #     --npm-client       also run chaos/npm-client (the npm etcd3 library, with its circuit
 #                        breaker) next to the load generator; needs node and, once,
@@ -45,7 +48,8 @@ for arg in "$@"; do
     --pre-vote) export ETCD_EXTRA_FLAGS="--pre-vote=true" ;;
     --check) check=1 ;;
     --npm-client) npm=1 ;;
-    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
+    --etcd=*) export EHP_ETCD_VERSION=${arg#*=} ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "drill.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -55,6 +59,9 @@ if [ -z "$scenarios" ]; then
   [ "$members" = 5 ] && scenarios+=,zone-loss
 fi
 [ "$(id -u)" -eq 0 ] || { echo "drill.sh: needs root (network namespaces)" >&2; exit 77; }
+# etcd and etcdctl of EHP_ETCD_VERSION first in PATH, for this script and topology.sh.
+# shellcheck source=../tests/scripts/use-etcd.sh
+. "$root/tests/scripts/use-etcd.sh"
 for b in "$proxy_bin" "$loadgen_bin"; do
   [ -x "$b" ] || { echo "drill.sh: $b missing: build first (make build)" >&2; exit 2; }
 done
@@ -65,6 +72,7 @@ fi
 out=${out:-chaos-report-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out/runs"
 out=$(cd "$out" && pwd)
+etcd --version | awk '/^etcd Version:/ { print $3 }' >"$out/etcd-version.txt"
 
 # One tag (and so one 198.18.K.0/24 + 198.19.K.0/24 pair) per drill process.
 tag="dr$(($$ % 1000))"
@@ -315,7 +323,7 @@ fault_seconds() {
 
 IFS=, read -r -a scenario_list <<<"$scenarios"
 IFS=, read -r -a mode_list <<<"$modes"
-echo "drill: ${#scenario_list[@]} scenario(s) x ${#mode_list[@]} mode(s), $members members, report in $out"
+echo "drill: ${#scenario_list[@]} scenario(s) x ${#mode_list[@]} mode(s), $members members of etcd $(cat "$out/etcd-version.txt"), report in $out"
 for s in "${scenario_list[@]}"; do
   for mode in "${mode_list[@]}"; do
     dir=$out/runs/$s--$mode

@@ -231,8 +231,11 @@ def fmt_ms(v):
     return "%.0f" % v if v < 100 else "%.0f" % v
 
 
-def markdown(runs):
+def markdown(runs, etcd_version):
     out = ["# Drill report", ""]
+    if etcd_version:
+        out.append("etcd %s members." % etcd_version)
+        out.append("")
     out.append("Client figures as `ehp-loadgen` saw them (linearizable gets and lists, compare-"
                "and-swap writes at 100/s, a prefix watch, a lease). Latencies in ms. "
                "`gap`: longest stretch without a successful write. Watch: missed / duplicate / "
@@ -367,9 +370,15 @@ def main():
             plot(REPORT_DIR, s, runs)
         except (subprocess.CalledProcessError, OSError) as e:
             print("report: no picture for %s: %s" % (s, e), file=sys.stderr)
+    # Written by drill.sh: what `etcd --version` of the members said.
+    etcd_version = ""
+    version_path = os.path.join(REPORT_DIR, "etcd-version.txt")
+    if os.path.exists(version_path):
+        with open(version_path) as f:
+            etcd_version = f.read().strip()
     with open(os.path.join(REPORT_DIR, "report.json"), "w") as f:
-        json.dump({"runs": runs}, f, indent=1)
-    md = markdown(runs)
+        json.dump({"etcd_version": etcd_version, "runs": runs}, f, indent=1)
+    md = markdown(runs, etcd_version)
     with open(os.path.join(REPORT_DIR, "report.md"), "w") as f:
         f.write(md + "\n")
     print(md)

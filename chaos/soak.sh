@@ -33,6 +33,9 @@ loadgen_bin=$build/chaos/ehp-loadgen
 for b in "$proxy_bin" "$loadgen_bin"; do
   [ -x "$b" ] || { echo "soak.sh: $b is not built" >&2; exit 2; }
 done
+# EHP_ETCD_VERSION (3.4 by default, or 3.5, 3.5.16, 3.5.30) picks the etcd that runs.
+# shellcheck source=../tests/scripts/use-etcd.sh
+. "$(cd "$(dirname "$0")" && pwd)/../tests/scripts/use-etcd.sh"
 command -v etcd >/dev/null || { echo "soak.sh: etcd is not installed" >&2; exit 2; }
 
 state=${out:-$(mktemp -d "${TMPDIR:-/tmp}/ehp-soak.XXXXXX")}

@@ -22,11 +22,16 @@
 #   topology.sh sans TAG N                  the addresses certificates must name
 #
 # ETCD_EXTRA_FLAGS (e.g. "--pre-vote=true") is added to every member's command line.
+# EHP_ETCD_VERSION (3.4, the default, or 3.5, 3.5.16, 3.5.30: tests/scripts/use-etcd.sh) picks
+# the etcd and etcdctl that run.
 # TAG (1-5 characters) keeps interface and namespace names unique per run. Only addresses in
 # 198.18.0.0/15 are used. Needs root.
 set -euo pipefail
 cmd=${1:?usage: see the header of this file}
 shift
+
+# shellcheck source=../tests/scripts/use-etcd.sh
+. "$(cd "$(dirname "$0")" && pwd)/../tests/scripts/use-etcd.sh"
 
 ns() { echo "ehp-$1-m$2"; }
 subnet() { echo $(( $(printf '%s' "$1" | cksum | cut -d' ' -f1) % 250 + 1 )); }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include "proxy/config/secret_file.h"
+
 namespace ehp {
 namespace {
 
@@ -116,6 +118,18 @@ void ValidateConfig(const Config& c, const Origins& origins,
   }
   if (c.probe_read_timeout > c.probe_timeout) {
     check.Error("probe-read-timeout", "must not be longer than --probe-timeout");
+  }
+  if (!c.probe_user.empty() && c.probe_password_file.empty()) {
+    check.Error("probe-user", "needs --probe-password-file as well");
+  }
+  if (c.probe_user.empty() && !c.probe_password_file.empty()) {
+    check.Error("probe-password-file", "needs --probe-user as well");
+  }
+  if (!c.probe_password_file.empty() && !check.Failed("probe-password-file")) {
+    std::string password, error;
+    if (!ReadSecretFile(c.probe_password_file, &password, &error)) {
+      check.Error("probe-password-file", error);
+    }
   }
   check.Range("unreachable-threshold", c.unreachable_threshold, 1, 100);
   check.Range("readmit-rounds", c.readmit_rounds, 1, 100);

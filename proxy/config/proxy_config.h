@@ -33,6 +33,11 @@ struct Config {
   int readmit_rounds = 3;                        // good rounds in a row before readmission
   int64_t max_lag = 5000;                        // applied-index entries a member may trail
   std::chrono::milliseconds holdout_max{60000};  // longest hold-out of a flapping member
+  // etcd auth: the user the probes authenticate as (token from Authenticate) and the file that
+  // holds its password (read at each Authenticate, never kept in the configuration or logged).
+  // Empty: no token; etcd takes the CN of `cert` as the user (--client-cert-auth).
+  std::string probe_user;
+  std::string probe_password_file;
 
   // Routing.
   std::string write_routing = "leader";  // "leader" or "any"

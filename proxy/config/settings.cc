@@ -177,6 +177,16 @@ std::vector<Setting> MakeSettings() {
                               "Deadline of the linearizable probe read. A member whose read fails "
                               "while a majority's succeeds, two rounds in a row, is evicted "
                               "(partitioned)."));
+  s.push_back(StringSetting(
+      "probe-user", kHealth, "NAME", &Config::probe_user,
+      "etcd user the probes authenticate as when etcd has auth enabled (a token from "
+      "Authenticate, renewed when etcd refuses it; on the probes' own connections only). etcd "
+      "3.5.28 and later answer Maintenance.Status only to a user with the root role. Unset: "
+      "etcd takes the CN of --cert as the user; refused probes fall back to judging members by "
+      "their linearizable read, and /status says what to configure."));
+  s.push_back(StringSetting("probe-password-file", kHealth, "FILE", &Config::probe_password_file,
+                            "File holding the password of --probe-user (one final line break "
+                            "is ignored), read at each Authenticate; never logged."));
   s.push_back(IntSetting(
       "unreachable-threshold", kHealth, "N",
       [](Config& c, int64_t n) { c.unreachable_threshold = static_cast<int>(n); },

@@ -4,38 +4,10 @@
 
 #include <memory>
 
+#include "proxy/tls/certificate_files.h"
+
 namespace ehp {
 namespace {
-
-std::string_view ToString(ProbeResult::Status s) {
-  switch (s) {
-    case ProbeResult::Status::kOk:
-      return "ok";
-    case ProbeResult::Status::kUnreachable:
-      return "unreachable";
-    case ProbeResult::Status::kTls:
-      return "tls";
-    case ProbeResult::Status::kTimeout:
-      return "timeout";
-    case ProbeResult::Status::kError:
-      return "error";
-  }
-  return "?";
-}
-
-std::string_view ToString(ProbeResult::Read r) {
-  switch (r) {
-    case ProbeResult::Read::kOk:
-      return "ok";
-    case ProbeResult::Read::kNoLeader:
-      return "no_leader";
-    case ProbeResult::Read::kTimeout:
-      return "timeout";
-    case ProbeResult::Read::kFailed:
-      return "failed";
-  }
-  return "?";
-}
 
 // Results of one round; shared with the probe callbacks so a late one never touches freed memory.
 struct RoundState {
@@ -63,6 +35,7 @@ HealthChecker::HealthChecker(const Config& config, UpstreamPool* pool, MemberPro
       prober_(prober),
       policy_(PolicyFrom(config)),
       metrics_(metrics),
+      identity_{config.probe_user, CertificateCommonName(config.cert)},
       stall_(config.leaderless_wait) {
   const auto now = std::chrono::steady_clock::now();
   last_round_ = now;
@@ -105,8 +78,7 @@ void HealthChecker::Loop() {
     // waiting on it are slow, not lost (WriteProgress).
     const std::shared_ptr<const MemberSet> set = pool_->Members();
     for (size_t i = 0; i < results.size() && i < set->members.size(); ++i) {
-      if (results[i].status == ProbeResult::Status::kOk &&
-          results[i].read == ProbeResult::Read::kOk) {
+      if (results[i].ReadProvesQuorum()) {
         set->members[i]->writes().Confirmed(start);
       }
     }
@@ -179,6 +151,16 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
     }
     verdicts_ = verdict.members;
     probes_ = results;
+    probe_auth_ = SummarizeProbeAuth(results, identity_);
+    // Said once, loudly: what to configure so etcd answers the probes (again when it changes).
+    if (!probe_auth_.advice.empty() && probe_auth_.advice != logged_advice_) {
+      spdlog::error("probe identity: {}", probe_auth_.advice);
+      logged_advice_ = probe_auth_.advice;
+    } else if (probe_auth_.refused == 0 && !logged_advice_.empty()) {
+      spdlog::info("probe identity: etcd answers the probes' Status again (as {})",
+                   Describe(identity_));
+      logged_advice_.clear();
+    }
     quorum_ = verdict.quorum;
     last_round_ = now;
     ++rounds_;
@@ -305,6 +287,8 @@ HealthChecker::View HealthChecker::Snapshot() const {
   std::lock_guard lock(mu_);
   View view;
   view.quorum = quorum_;
+  view.identity = Describe(identity_);
+  view.probe_auth = probe_auth_;
   view.rounds = rounds_;
   view.evictions = evictions_;
   for (size_t i = 0; i < health_.size(); ++i) {

@@ -14,6 +14,7 @@
 #include "proxy/config/proxy_config.h"
 #include "proxy/health/member_health.h"
 #include "proxy/health/member_prober.h"
+#include "proxy/health/probe_identity.h"
 #include "proxy/health/round_evaluator.h"
 #include "proxy/health/stall_tracker.h"
 #include "proxy/metrics/proxy_metrics.h"
@@ -51,6 +52,8 @@ class HealthChecker {
   struct View {
     std::vector<MemberView> members;
     QuorumView quorum;
+    std::string identity;       // who the probes are to etcd (Describe(ProbeIdentity))
+    ProbeAuthState probe_auth;  // of the last round
     uint64_t rounds = 0;
     uint64_t evictions = 0;  // since start
   };
@@ -91,6 +94,7 @@ class HealthChecker {
   MemberProber* const prober_;
   const HealthPolicy policy_;
   ProxyMetrics* const metrics_;
+  const ProbeIdentity identity_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -99,6 +103,8 @@ class HealthChecker {
   std::vector<MemberVerdict> verdicts_;  // guarded by mu_
   std::vector<ProbeResult> probes_;      // guarded by mu_
   QuorumView quorum_;                    // guarded by mu_
+  ProbeAuthState probe_auth_;            // guarded by mu_
+  std::string logged_advice_;            // guarded by mu_: the probe-auth advice last logged
   std::vector<MemberStatus> published_;  // guarded by mu_: last status given to the pool
   bool published_stalled_ = false;       // guarded by mu_
   StallTracker stall_;                   // guarded by mu_

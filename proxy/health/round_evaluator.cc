@@ -38,6 +38,8 @@ RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPol
   uint64_t max_applied = 0;
   int answered = 0;
   for (const ProbeResult& r : results) {
+    // A member that refused Status for auth still shows by its read whether it reaches a quorum.
+    if (r.ReadProvesQuorum() && r.status == ProbeResult::Status::kAuth) out.quorum.reads_ok++;
     if (r.status != ProbeResult::Status::kOk) continue;
     ++answered;
     cluster_votes[r.cluster_id]++;
@@ -75,6 +77,21 @@ RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPol
   for (const ProbeResult& r : results) {
     if (all_timed_out) {
       out.members.push_back(Verdict(Kind::kUnconfirmed, UnhealthyReason::kTimeout));
+      continue;
+    }
+    if (r.status == ProbeResult::Status::kAuth) {
+      // Status refused for want of an identity: never a reason to evict by itself. What still
+      // works decides: a hasleader refusal proves no leader; a read that came back (even
+      // refused for permissions, which happens after its read index) proves the quorum.
+      if (r.read == ProbeResult::Read::kNoLeader) {
+        out.members.push_back(Verdict(Kind::kImmediate, UnhealthyReason::kNoLeader));
+      } else if (r.read == ProbeResult::Read::kOk) {
+        out.members.push_back(Verdict(Kind::kGood, UnhealthyReason::kNone));
+      } else if (reads_work_on_majority) {
+        out.members.push_back(Verdict(Kind::kSuspect, UnhealthyReason::kPartitioned));
+      } else {
+        out.members.push_back(Verdict(Kind::kUnconfirmed, UnhealthyReason::kNone));
+      }
       continue;
     }
     if (r.status != ProbeResult::Status::kOk) {

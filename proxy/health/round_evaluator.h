@@ -34,7 +34,7 @@ struct QuorumView {
   uint64_t leader = 0;
   uint64_t term = 0;
   uint64_t cluster_id = 0;      // 0 when no majority agrees
-  int reads_ok = 0;             // members whose linearizable probe succeeded
+  int reads_ok = 0;             // members whose linearizable probe succeeded (ReadProvesQuorum)
   bool reads_majority = false;  // reads_ok is a majority of the configured members
   bool leader_read_ok = false;  // the named leader's own linearizable read worked
   // A majority answers Status and names a leader, yet no member's linearizable read works: the

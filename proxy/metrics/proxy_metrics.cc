@@ -112,6 +112,13 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
       {"etcd_health_proxy_member_probe_read_seconds",
        "Latency of the last linearizable probe read.",
        [](const HealthChecker::MemberView& m) { return m.probe.read_latency.count() / 1e6; }},
+      {"etcd_health_proxy_member_probe_auth_refused",
+       "1 when etcd refused the member's last Status probe for want of an identity (auth "
+       "enabled): it is judged by its linearizable probe read alone; /status says what to "
+       "configure.",
+       [](const HealthChecker::MemberView& m) {
+         return m.probe.status == ProbeResult::Status::kAuth ? 1.0 : 0.0;
+       }},
   };
   for (const auto& g : gauges) {
     WriteHeader(&out, g.name, g.help, "gauge");

@@ -30,8 +30,7 @@ void StreamRelay::FailBeforeStart(const grpc::Status& status) {
 }
 
 void StreamRelay::Begin() {
-  CallClass call = ClassifyMethod(method_);
-  call.kind = CallKind::kStream;
+  const CallClass call = ClassifyStream(method_);
   member_ = upstream_->Pick(call);
   if (member_ == nullptr) {
     const grpc::Status unavailable(grpc::StatusCode::UNAVAILABLE, upstream_->UnavailableMessage());

@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::string_view kRange = "/etcdserverpb.KV/Range";
 constexpr std::string_view kTxn = "/etcdserverpb.KV/Txn";
+constexpr std::string_view kRangeStream = "/etcdserverpb.KV/RangeStream";
 
 struct Known {
   std::string_view method;
@@ -21,6 +22,7 @@ struct Known {
 constexpr std::array kKnown = {
     Known{kRange, CallKind::kRead},
     Known{kTxn, CallKind::kRead},
+    Known{kRangeStream, CallKind::kRead},  // etcd 3.7
     Known{"/etcdserverpb.Watch/Watch", CallKind::kStream},
     Known{"/etcdserverpb.Lease/LeaseKeepAlive", CallKind::kStream},
     Known{"/etcdserverpb.Lease/LeaseTimeToLive", CallKind::kRead},
@@ -74,6 +76,12 @@ CallClass ClassifyMethod(std::string_view method) {
   // Maintenance calls are about one member and must answer even when it has no leader (Status
   // is how operators see that); all the others are refused by a leaderless member at once.
   c.hasleader = !method.starts_with("/etcdserverpb.Maintenance/");
+  return c;
+}
+
+CallClass ClassifyStream(std::string_view method) {
+  CallClass c = ClassifyMethod(method);
+  if (method != kRangeStream) c.kind = CallKind::kStream;
   return c;
 }
 

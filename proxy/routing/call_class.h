@@ -32,6 +32,12 @@ CallClass ClassifyMethod(std::string_view method);
 // write in any branch. A request that does not parse keeps the method's class, made a write.
 CallClass ClassifyRequest(std::string_view method, std::string_view request);
 
+// The class of a streaming call (one the method table does not know as unary). KV.RangeStream
+// (etcd 3.7: a Range answered in chunks; Kubernetes 1.37 calls it by default and falls back to
+// Range on UNIMPLEMENTED) is a read: it goes where linearizable reads go and waits while the
+// quorum is stalled. Every other stream is long-lived (kStream).
+CallClass ClassifyStream(std::string_view method);
+
 // Whether the method's class depends on its request (Range, Txn).
 bool NeedsRequest(std::string_view method);
 

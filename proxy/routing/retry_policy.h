@@ -11,14 +11,16 @@
 namespace ehp {
 
 enum class RetryReason {
-  kNone,           // do not retry: the error goes back to the client unchanged
-  kConnectFailed,  // the connection failed before the request was written
-  kNoLeader,       // refused by the member's hasleader check, before its handler ran
-  kLearner,        // learners refuse most calls before running them
-  kLeaderChanged,  // reads only
-  kTimedOut,       // reads only: "etcdserver: request timed out"
-  kUnavailable,    // reads only: any other UNAVAILABLE from the member
-  kMemberEvicted,  // reads only: the proxy cancelled it because its member was evicted
+  kNone,             // do not retry: the error goes back to the client unchanged
+  kConnectFailed,    // the connection failed before the request was written
+  kNoLeader,         // refused by the member's hasleader check, before its handler ran
+  kLearner,          // learners refuse most calls before running them
+  kProposalDropped,  // "raft proposal dropped": raft refused it before it entered the log
+  kTooManyRequests,  // "etcdserver: too many requests": refused before proposing (apply lag)
+  kLeaderChanged,    // reads only
+  kTimedOut,         // reads only: "etcdserver: request timed out"
+  kUnavailable,      // reads only: any other UNAVAILABLE from the member
+  kMemberEvicted,    // reads only: the proxy cancelled it because its member was evicted
 };
 
 struct AttemptOutcome {

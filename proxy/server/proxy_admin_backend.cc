@@ -66,9 +66,19 @@ std::vector<AdminBackend::Check> ProxyAdminBackend::ReadinessChecks() {
   for (const auto& m : view.members) usable += m.state == HealthState::kHealthy;
   const std::string detail =
       std::to_string(usable) + "/" + std::to_string(view.members.size()) + " members usable";
+  // Never fails readiness: the proxy serves without an identity; the detail says what to set.
+  std::string auth_detail;
+  if (!view.probe_auth.advice.empty()) {
+    auth_detail = "degraded on " + std::to_string(view.probe_auth.refused) + "/" +
+                  std::to_string(view.members.size()) + " members: " + view.probe_auth.advice;
+  } else if (view.probe_auth.refused > 0) {
+    auth_detail = "token being renewed on " + std::to_string(view.probe_auth.refused) + "/" +
+                  std::to_string(view.members.size()) + " members";
+  }
   return {{"listener", server_->serving(), ""},
           {"usable-member", usable > 0, detail},
-          {"first-probe-round", view.rounds > 0, ""}};
+          {"first-probe-round", view.rounds > 0, ""},
+          {"probe-auth", true, auth_detail}};
 }
 
 std::string ProxyAdminBackend::StatusJson() {
@@ -89,11 +99,20 @@ std::string ProxyAdminBackend::StatusJson() {
            ",\"raft_index\":" + std::to_string(m.probe.raft_index) +
            ",\"applied_index\":" + std::to_string(m.probe.applied_index) +
            ",\"lag\":" + std::to_string(m.verdict.lag) +
+           ",\"probe\":" + Quote(ToString(m.probe.status)) +
            ",\"since\":" + Quote(FormatTime(ToSystem(m.since))) + "}";
   }
-  out += "],\"leader\":" + leader + ",\"quorum\":" + (view.quorum.has_leader ? "true" : "false") +
-         ",\"stalled\":" + (server_->backends()->upstream->stalled() ? "true" : "false") +
-         ",\"probe_rounds\":" + std::to_string(view.rounds) + "}\n";
+  out +=
+      "],\"leader\":" + leader + ",\"quorum\":" + (view.quorum.has_leader ? "true" : "false") +
+      ",\"stalled\":" + (server_->backends()->upstream->stalled() ? "true" : "false") +
+      ",\"probe_rounds\":" + std::to_string(view.rounds) +
+      ",\"probe_identity\":" + Quote(view.identity) + ",\"probe_auth\":" +
+      (view.probe_auth.refused == 0
+           ? std::string("null")
+           : "{\"refused\":" + std::to_string(view.probe_auth.refused) +
+                 ",\"error\":" + Quote(view.probe_auth.error) + ",\"configure\":" +
+                 (view.probe_auth.advice.empty() ? "null" : Quote(view.probe_auth.advice)) + "}") +
+      "}\n";
   return out;
 }
 

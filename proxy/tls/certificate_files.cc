@@ -1,8 +1,11 @@
 #include "proxy/tls/certificate_files.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -62,6 +65,22 @@ std::string CheckCertificateFiles(const CertificateFiles& files) {
     return "\"" + files.ca + "\": " + OpenSslError();
   }
   return "";
+}
+
+std::string CertificateCommonName(const std::string& path) {
+  FILE* f = path.empty() ? nullptr : std::fopen(path.c_str(), "r");
+  if (f == nullptr) return "";
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (cert == nullptr) {
+    ERR_clear_error();
+    return "";
+  }
+  char cn[256] = {};
+  const int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn,
+                                          static_cast<int>(sizeof cn));
+  X509_free(cert);
+  return n > 0 ? std::string(cn, static_cast<size_t>(n)) : "";
 }
 
 }  // namespace ehp

@@ -21,4 +21,8 @@ uint64_t ContentFingerprint(const CertificateFiles& files);
 // at least one certificate; otherwise what is wrong, naming the file.
 std::string CheckCertificateFiles(const CertificateFiles& files);
 
+// The subject CN of the first certificate in the PEM file `path` (what etcd with
+// --client-cert-auth takes as the user of a call without a token); empty when there is none.
+std::string CertificateCommonName(const std::string& path);
+
 }  // namespace ehp

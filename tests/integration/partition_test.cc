@@ -15,6 +15,7 @@
 
 #include "chaos/workload/workload.h"
 #include "tests/support/etcd_cluster.h"
+#include "tests/support/netns_cluster.h"
 #include "tests/support/proxy_fixture.h"
 
 namespace ehp::testing {
@@ -41,24 +42,15 @@ double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 class PartitionTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (geteuid() != 0 || RunCommand({"ip", "netns", "list"}).exit_code != 0) return;
-    std::mt19937 rng(std::random_device{}());
-    tag_ = new std::string("p" + std::to_string(rng() % 10000));
-    dir_ = new std::string(MakeTempDir("ehp-partition"));
-    const std::string sans = RunCommand({kTopology, "sans", *tag_, "3"}).output;
-    const CommandResult certs =
-        RunCommand({"env", "EXTRA_SANS=" + sans.substr(0, sans.find('\n')),
-                    std::string(EHP_SOURCE_DIR) + "/tests/scripts/gen-certs.sh", *dir_ + "/certs"});
-    ASSERT_EQ(certs.exit_code, 0) << certs.output;
-    certs_ = new Certs{*dir_ + "/certs"};
-    const CommandResult up =
-        RunCommand({kTopology, "up", *tag_, "3", certs_->dir, *dir_}, "", seconds(90));
-    if (up.exit_code != 0) RunCommand({kTopology, "down", *tag_, *dir_});  // partial set-up
-    ASSERT_EQ(up.exit_code, 0) << up.output;
-    std::string endpoints = RunCommand({kTopology, "endpoints", *tag_, "3"}).output;
-    endpoints.erase(endpoints.find('\n'));
-    endpoints_ = new std::string(endpoints);
-    Config config = ProxyConfig(endpoints, *certs_);
+    if (!NetnsCluster::Available()) return;
+    cluster_ = new NetnsCluster("p", 3);
+    tag_ = &cluster_->tag();
+    dir_ = &cluster_->dir();
+    certs_ = &cluster_->certs();
+    endpoints_ = &cluster_->endpoints();
+    std::string output;
+    ASSERT_TRUE(cluster_->Up(&output)) << output;
+    Config config = ProxyConfig(*endpoints_, *certs_);
     config.log_level = "info";
     // Runs cut members again and again: with the default hold-out a member would be treated as
     // flapping (2 s, 4 s, 8 s ...). The shortest hold-out keeps readmission figures comparable.
@@ -68,12 +60,8 @@ class PartitionTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete proxy_;
     proxy_ = nullptr;
-    if (tag_ != nullptr) RunCommand({kTopology, "down", *tag_, *dir_});
-    if (dir_ != nullptr) RemoveTree(*dir_);
-    delete certs_;
-    delete dir_;
-    delete tag_;
-    delete endpoints_;
+    delete cluster_;  // the topology down, by PID
+    cluster_ = nullptr;
   }
   void SetUp() override {
     if (proxy_ == nullptr) GTEST_SKIP() << "needs root and network namespaces";
@@ -265,17 +253,20 @@ class PartitionTest : public ::testing::Test {
     EXPECT_EQ(s.lost_writes, 0u);
   }
 
-  static std::string* tag_;
-  static std::string* dir_;
-  static std::string* endpoints_;
-  static Certs* certs_;
+  static NetnsCluster* cluster_;
+  // cluster_'s.
+  static const std::string* tag_;
+  static const std::string* dir_;
+  static const std::string* endpoints_;
+  static const Certs* certs_;
   static ProxyServer* proxy_;
 };
 
-std::string* PartitionTest::tag_ = nullptr;
-std::string* PartitionTest::dir_ = nullptr;
-std::string* PartitionTest::endpoints_ = nullptr;
-Certs* PartitionTest::certs_ = nullptr;
+NetnsCluster* PartitionTest::cluster_ = nullptr;
+const std::string* PartitionTest::tag_ = nullptr;
+const std::string* PartitionTest::dir_ = nullptr;
+const std::string* PartitionTest::endpoints_ = nullptr;
+const Certs* PartitionTest::certs_ = nullptr;
 ProxyServer* PartitionTest::proxy_ = nullptr;
 
 // Scenario: a follower loses its peers but the proxy still reaches it: evicted in well under a

@@ -10,6 +10,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <future>
+#include <mutex>
+#include <vector>
 
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "proxy/config/config_loader.h"
@@ -31,9 +33,13 @@ std::string Str(const grpc::string_ref& s) { return std::string(s.data(), s.size
 class EchoBackend final : public grpc::CallbackGenericService {
  public:
   std::atomic<int> cancelled{0};
+  std::mutex mu;
+  std::string range_stream_request;    // guarded by mu
+  std::string range_stream_hasleader;  // guarded by mu
 
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
     if (ctx->method() == "/test.Echo/Stream") return new Hang(this);
+    if (ctx->method() == "/etcdserverpb.KV/RangeStream") return new Chunks(ctx, this);
     return new Unary(ctx);
   }
 
@@ -81,6 +87,53 @@ class EchoBackend final : public grpc::CallbackGenericService {
     grpc::GenericCallbackServerContext* ctx_;
     grpc::ByteBuffer req_;
     grpc::ByteBuffer resp_;
+  };
+
+  // A member with etcd 3.7's KV.RangeStream: three chunks for one request, then OK. Records
+  // the request and the hasleader metadata it came with.
+  class Chunks final : public grpc::ServerGenericBidiReactor {
+   public:
+    Chunks(grpc::GenericCallbackServerContext* ctx, EchoBackend* b) : ctx_(ctx), backend_(b) {
+      StartRead(&req_);
+    }
+    void OnReadDone(bool ok) override {
+      if (!ok) {
+        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
+        return;
+      }
+      std::vector<grpc::Slice> slices;
+      (void)req_.Dump(&slices);
+      std::string request;
+      for (auto& s : slices) request.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      std::lock_guard lock(backend_->mu);
+      backend_->range_stream_request = request;
+      for (const auto& [k, v] : ctx_->client_metadata()) {
+        if (Str(k) == "hasleader") backend_->range_stream_hasleader = Str(v);
+      }
+      Next();
+    }
+    void OnWriteDone(bool ok) override {
+      if (ok) Next();
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    void Next() {
+      if (sent_ == 3) {
+        Finish(grpc::Status::OK);
+        return;
+      }
+      etcdserverpb::RangeResponse chunk;  // stands in for RangeStreamResponse: bytes are bytes
+      chunk.add_kvs()->set_key("chunk-" + std::to_string(sent_++));
+      const std::string bytes = chunk.SerializeAsString();
+      grpc::Slice slice(bytes);
+      resp_ = grpc::ByteBuffer(&slice, 1);
+      StartWrite(&resp_);
+    }
+    grpc::GenericCallbackServerContext* ctx_;
+    EchoBackend* backend_;
+    grpc::ByteBuffer req_, resp_;
+    int sent_ = 0;
   };
 
   class Hang final : public grpc::ServerGenericBidiReactor {
@@ -251,6 +304,49 @@ TEST_F(PassthroughTest, ShutdownEndsStreamsWithUnavailable) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(s.error_message(), "etcd-health-proxy is shutting down");
   EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(2));
+}
+
+// Scenario: a member that has etcd 3.7's KV.RangeStream: the request reaches it whole, with
+// hasleader (a read), and every chunk and the final status come back.
+TEST_F(PassthroughTest, RangeStreamChunksPassThrough) {
+  class Reader : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    void OnWriteDone(bool) override { StartWritesDone(); }
+    void OnReadDone(bool ok) override {
+      if (!ok) return;
+      std::vector<grpc::Slice> slices;
+      (void)in.Dump(&slices);
+      std::string bytes;
+      for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      etcdserverpb::RangeResponse chunk;
+      if (chunk.ParseFromString(bytes) && chunk.kvs_size() == 1) keys.push_back(chunk.kvs(0).key());
+      StartRead(&in);
+    }
+    void OnDone(const grpc::Status& s) override { done.set_value(s); }
+    grpc::ByteBuffer out, in;
+    std::vector<std::string> keys;
+    std::promise<grpc::Status> done;
+  };
+  etcdserverpb::RangeRequest req;
+  req.set_key("k8s/pods/");
+  req.set_range_end("k8s/pods0");
+  const std::string bytes = req.SerializeAsString();
+  grpc::Slice slice(bytes);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+  Reader reader;
+  reader.out = grpc::ByteBuffer(&slice, 1);
+  stub_->PrepareBidiStreamingCall(&ctx, "/etcdserverpb.KV/RangeStream", grpc::StubOptions(),
+                                  &reader);
+  reader.StartWrite(&reader.out);
+  reader.StartRead(&reader.in);
+  reader.StartCall();
+  const grpc::Status s = reader.done.get_future().get();
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(reader.keys, (std::vector<std::string>{"chunk-0", "chunk-1", "chunk-2"}));
+  std::lock_guard lock(backend_.mu);
+  EXPECT_EQ(backend_.range_stream_request, bytes);
+  EXPECT_EQ(backend_.range_stream_hasleader, "true");
 }
 
 }  // namespace

@@ -2,11 +2,20 @@
 # Starts a local 3-member etcd cluster with TLS on loopback and etcd-health-proxy in front of it
 # (mutual TLS on both sides), prints the etcdctl command that talks through the proxy, and stops
 # everything on Ctrl-C.
-# Usage: run-local.sh PROXY_BINARY [STATE_DIR]
+# Usage: run-local.sh [--etcd=VERSION] PROXY_BINARY [STATE_DIR]
+#   --etcd: 3.5 (the newest 3.5 that `make build` fetched, the default), 3.5.16, 3.5.30, or 3.4
+#           (Debian 12's); see use-etcd.sh
 set -euo pipefail
-proxy=${1:?usage: run-local.sh PROXY_BINARY [STATE_DIR]}
+export EHP_ETCD_VERSION=3.5
+if [[ "${1:-}" == --etcd=* ]]; then
+  EHP_ETCD_VERSION=${1#*=}
+  shift
+fi
+proxy=${1:?usage: run-local.sh [--etcd=VERSION] PROXY_BINARY [STATE_DIR]}
 state=${2:-.run}
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=use-etcd.sh
+. "$here/use-etcd.sh"
 command -v etcd >/dev/null || { echo "etcd is not installed (apt-get install etcd-server)"; exit 1; }
 
 rm -rf "$state"
@@ -48,7 +57,7 @@ done
   --trusted-ca-file "$c/ca.pem" 2> >(tee "$state/proxy.log" >&2) &
 pids+=($!)
 
-etcdctl="etcdctl --endpoints=https://127.0.0.1:23790 --cacert=$c/ca.pem --cert=$c/client.pem --key=$c/client-key.pem"
+etcdctl="$(command -v etcdctl) --endpoints=https://127.0.0.1:23790 --cacert=$c/ca.pem --cert=$c/client.pem --key=$c/client-key.pem"
 for _ in $(seq 1 100); do
   if $etcdctl endpoint health >/dev/null 2>&1; then break; fi
   sleep 0.1
@@ -56,7 +65,7 @@ done
 $etcdctl endpoint health
 cat <<MSG
 
-etcd members: $endpoints
+etcd members: $endpoints ($(etcd --version | awk '/^etcd Version:/ { print $3 }'))
 Admin plane:  http://127.0.0.1:23791/status  /metrics  /readyz  /events
 Talk to etcd through the proxy with:
 

@@ -67,7 +67,7 @@ std::vector<std::string> EtcdCluster::MemberArgs(int i) const {
   const std::string peer = "https://127.0.0.1:" + std::to_string(m.peer_port);
   const std::string cert = certs_.Path(options_.server_cert_name + ".pem");
   const std::string key = certs_.Path(options_.server_cert_name + "-key.pem");
-  std::vector<std::string> args = {"etcd",
+  std::vector<std::string> args = {EtcdTool("etcd", options_.version),
                                    "--name",
                                    m.name,
                                    "--data-dir",

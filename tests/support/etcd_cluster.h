@@ -1,6 +1,6 @@
-// A real etcd cluster for integration tests: Debian's etcd, members on free loopback ports,
-// mutual TLS with certificates made by tests/scripts/gen-certs.sh. Torn down (by PID) on
-// destruction.
+// A real etcd cluster for integration tests: the etcd EHP_ETCD_VERSION names (etcd_version.h),
+// members on free loopback ports, mutual TLS with certificates made by tests/scripts/gen-certs.sh.
+// Torn down (by PID) on destruction.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
+#include "tests/support/etcd_version.h"
 #include "tests/support/process.h"
 
 namespace ehp::testing {
@@ -39,6 +40,7 @@ struct EtcdOptions {
   int members = 3;
   std::string server_cert_name = "server";  // which gen-certs.sh certificate the members serve
   std::vector<std::string> extra_flags;
+  std::string version = {};  // EHP_ETCD_VERSION's when empty (see etcd_version.h)
 };
 
 class EtcdCluster {
@@ -50,6 +52,8 @@ class EtcdCluster {
   bool Start(std::chrono::seconds timeout = std::chrono::seconds(30));
 
   int size() const { return static_cast<int>(members_.size()); }
+  // The etcd version the members run, as `etcd --version` says it ("3.5.30").
+  std::string ServerVersion() const { return EtcdServerVersion(options_.version); }
   std::string ClientUrl(int i) const;                   // https://127.0.0.1:port
   std::string ClientTarget(int i) const;                // 127.0.0.1:port
   std::string Endpoints() const;                        // comma-separated client URLs

@@ -19,7 +19,8 @@ std::string DataPathUnderTest() {
   return path == nullptr || *path == '\0' ? Config().data_path : std::string(path);
 }
 
-Config ProxyConfig(const std::string& endpoints, const Certs& certs) {
+Config ProxyConfig(const std::string& endpoints, const Certs& certs,
+                   const std::vector<std::string>& flags) {
   std::vector<std::string> args = {
       "--endpoints=" + endpoints,         "--cacert=" + certs.ca(),
       "--cert=" + certs.client(),         "--key=" + certs.client_key(),
@@ -28,6 +29,7 @@ Config ProxyConfig(const std::string& endpoints, const Certs& certs) {
       "--cert-reload-interval=1s",        "--shutdown-grace=2s",
       "--metrics-addr=127.0.0.1:0"};
   for (std::string& flag : DataPathFlags()) args.push_back(std::move(flag));
+  args.insert(args.end(), flags.begin(), flags.end());
   LoadResult r = LoadConfig(args);
   EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front());
   return r.config;

@@ -18,8 +18,10 @@ std::vector<std::string> DataPathFlags();
 // "h2" or "grpc": the data path the suites run on.
 std::string DataPathUnderTest();
 
-// A valid Config for `endpoints` with the given certificates (listener on 127.0.0.1:0).
-Config ProxyConfig(const std::string& endpoints, const Certs& certs);
+// A valid Config for `endpoints` with the given certificates (listener on 127.0.0.1:0), plus
+// `flags` as a user would add them.
+Config ProxyConfig(const std::string& endpoints, const Certs& certs,
+                   const std::vector<std::string>& flags = {});
 
 // Starts a proxy; fails the calling test on error.
 std::unique_ptr<ProxyServer> StartProxy(const Config& config);

@@ -31,14 +31,23 @@ ProxyProcess::ProxyProcess(const std::string& dir, const std::string& endpoints,
 
 CommandResult Etcdctl(const std::string& endpoint, const Certs& certs,
                       const std::vector<std::string>& args, const std::string& stdin_text) {
-  std::vector<std::string> argv = {"etcdctl",
-                                   "--endpoints=" + endpoint,
-                                   "--cacert=" + certs.ca(),
-                                   "--cert=" + certs.client(),
-                                   "--key=" + certs.client_key(),
-                                   "--command-timeout=10s"};
+  std::vector<std::string> argv = {EtcdTool("etcdctl"),           "--endpoints=" + endpoint,
+                                   "--cacert=" + certs.ca(),      "--cert=" + certs.client(),
+                                   "--key=" + certs.client_key(), "--command-timeout=10s"};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, stdin_text);
+}
+
+std::string WithoutEtcdctlLogLines(const std::string& text) {
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    end = end == std::string::npos ? text.size() : end + 1;
+    if (text.compare(start, 10, "{\"level\":\"") != 0) out += text.substr(start, end - start);
+    start = end;
+  }
+  return out;
 }
 
 }  // namespace ehp::testing

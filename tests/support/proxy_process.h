@@ -29,8 +29,11 @@ class ProxyProcess {
   Process process_;
 };
 
-// etcdctl with the test client certificate against `endpoint`.
+// etcdctl (of EHP_ETCD_VERSION) with the test client certificate against `endpoint`.
 CommandResult Etcdctl(const std::string& endpoint, const Certs& certs,
                       const std::vector<std::string>& args, const std::string& stdin_text = "");
+
+// etcdctl's output without its own log lines (JSON, with timestamps and connection ids).
+std::string WithoutEtcdctlLogLines(const std::string& output);
 
 }  // namespace ehp::testing

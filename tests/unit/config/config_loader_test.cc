@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -140,6 +143,37 @@ TEST_F(ConfigLoaderTest, MemberZones) {
                        "\"127.0.0.1:2379\" is not host:port=zone"));
   EXPECT_TRUE(HasError(LoadConfig(Base({"--member-zones=127.0.0.1:9=a"})),
                        "\"127.0.0.1:9\" is not one of the endpoints"));
+}
+
+// Scenario: the probe identity for etcd auth: a user needs its password file, the file must be
+// readable and hold something, and the password never shows in an error.
+TEST_F(ConfigLoaderTest, ProbeIdentity) {
+  char dir_template[] = "/tmp/ehp-probe-user-XXXXXX";
+  const std::string dir = mkdtemp(dir_template);
+  const std::string file = dir + "/password", empty = dir + "/empty";
+  std::ofstream(file) << "s3cret\n";
+  std::ofstream(empty) << "\n";
+  const LoadResult ok = LoadConfig(Base({"--probe-user=probe", "--probe-password-file=" + file}));
+  ASSERT_TRUE(ok.ok()) << Errors(ok);
+  EXPECT_EQ(ok.config.probe_user, "probe");
+  EXPECT_EQ(ok.config.probe_password_file, file);
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--probe-user=probe"})),
+                       "--probe-user: needs --probe-password-file as well"));
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--probe-password-file=" + file})),
+                       "--probe-password-file: needs --probe-user as well"));
+  EXPECT_TRUE(
+      HasError(LoadConfig(Base({"--probe-user=probe", "--probe-password-file=/nonexistent"})),
+               "--probe-password-file: cannot read \"/nonexistent\""));
+  const LoadResult blank =
+      LoadConfig(Base({"--probe-user=probe", "--probe-password-file=" + empty}));
+  EXPECT_TRUE(HasError(blank, "--probe-password-file: \"" + empty + "\" is empty"))
+      << Errors(blank);
+  EXPECT_TRUE(HasError(LoadConfig(Base({"--probe-user=probe", "--probe-password-file=/dev/zero"})),
+                       "\"/dev/zero\" is not a regular file"));
+  for (const std::string& e : ok.warnings) EXPECT_EQ(e.find("s3cret"), std::string::npos);
+  std::remove(file.c_str());
+  std::remove(empty.c_str());
+  rmdir(dir.c_str());
 }
 
 TEST_F(ConfigLoaderTest, HealthProbingRules) {

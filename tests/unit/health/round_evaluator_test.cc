@@ -220,5 +220,68 @@ TEST_F(RoundEvaluatorTest, AllMembersBad) {
   EXPECT_EQ(v.members[2].reason, UnhealthyReason::kNoLeader);
 }
 
+// A member that refused Status for want of an identity (etcd 3.5.28+ with auth), whose
+// linearizable probe read ended as `read`.
+ProbeResult AuthRefused(ProbeResult::Read read = ProbeResult::Read::kOk) {
+  ProbeResult r;
+  r.status = ProbeResult::Status::kAuth;
+  r.auth = AuthRefusal::kUnknownUser;
+  r.status_error = "etcdserver: user name not found";
+  r.read = read;
+  return r;
+}
+
+// Scenario: etcd refuses every member's Status (no probe identity): nobody is evicted for it.
+// The reads decide: they reach a quorum, so all are good, and the majority counts them.
+TEST_F(RoundEvaluatorTest, StatusRefusedForAuthIsJudgedByTheRead) {
+  const auto v = Eval({AuthRefused(), AuthRefused(), AuthRefused()});
+  for (const auto& m : v.members) {
+    EXPECT_EQ(m.kind, Kind::kGood);
+    EXPECT_EQ(m.reason, UnhealthyReason::kNone);
+  }
+  EXPECT_FALSE(v.quorum.has_leader);  // nobody said who leads
+  EXPECT_EQ(v.quorum.reads_ok, 3);
+  EXPECT_TRUE(v.quorum.reads_majority);
+  EXPECT_FALSE(v.quorum.stalled);
+}
+
+// Scenario: without an identity, what still works tells the faults apart: a hasleader refusal
+// proves no leader (evicted now), a read that fails while the majority's work is a cut-off
+// member (partitioned), and reads failing everywhere are nobody's fault. Never "unreachable".
+TEST_F(RoundEvaluatorTest, AuthRefusedMembersStillShowTheirFaults) {
+  const auto cut = Eval({AuthRefused(), AuthRefused(), AuthRefused(ProbeResult::Read::kTimeout)});
+  EXPECT_EQ(cut.members[2].kind, Kind::kSuspect);
+  EXPECT_EQ(cut.members[2].reason, UnhealthyReason::kPartitioned);
+
+  const auto leaderless =
+      Eval({AuthRefused(), AuthRefused(), AuthRefused(ProbeResult::Read::kNoLeader)});
+  EXPECT_EQ(leaderless.members[2].kind, Kind::kImmediate);
+  EXPECT_EQ(leaderless.members[2].reason, UnhealthyReason::kNoLeader);
+
+  const auto everywhere =
+      Eval({AuthRefused(ProbeResult::Read::kTimeout), AuthRefused(ProbeResult::Read::kTimeout),
+            AuthRefused(ProbeResult::Read::kFailed)});
+  for (const auto& m : everywhere.members) {
+    EXPECT_EQ(m.kind, Kind::kUnconfirmed);
+    EXPECT_NE(m.reason, UnhealthyReason::kUnreachable);
+  }
+  // A frozen member's Status times out, auth or not: that is still a failure.
+  ProbeResult frozen;
+  frozen.status = ProbeResult::Status::kTimeout;
+  const auto stopped = Eval({AuthRefused(), AuthRefused(), frozen});
+  EXPECT_EQ(stopped.members[2].kind, Kind::kFailure);
+  EXPECT_EQ(stopped.members[2].reason, UnhealthyReason::kTimeout);
+}
+
+// Scenario: a rolling upgrade, one member already refusing Status: the two that answer still
+// name the leader, and the refusing one is good by its read.
+TEST_F(RoundEvaluatorTest, MixedAuthAndFullProbes) {
+  const auto v = Eval({Healthy(1), Healthy(2), AuthRefused()});
+  EXPECT_TRUE(v.quorum.has_leader);
+  EXPECT_EQ(v.quorum.leader, 1u);
+  EXPECT_EQ(v.quorum.reads_ok, 3);
+  EXPECT_EQ(v.members[2].kind, Kind::kGood);
+}
+
 }  // namespace
 }  // namespace ehp

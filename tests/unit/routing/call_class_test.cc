@@ -42,6 +42,24 @@ TEST(CallClassTest, MethodsByName) {
   EXPECT_EQ(ClassifyMethod("/other.Service/Method").kind, CallKind::kWrite);
 }
 
+// Scenario: etcd 3.7's KV.RangeStream is a read stream: routed like a linearizable read, with
+// hasleader; every other stream the relay sees is long-lived.
+TEST(CallClassTest, StreamsByName) {
+  const CallClass range_stream = ClassifyStream("/etcdserverpb.KV/RangeStream");
+  EXPECT_EQ(range_stream.kind, CallKind::kRead);
+  EXPECT_TRUE(range_stream.hasleader);
+  EXPECT_FALSE(range_stream.to_leader);
+  EXPECT_EQ(ClassifyMethod("/etcdserverpb.KV/RangeStream").kind, CallKind::kRead);
+  EXPECT_EQ(ClassifyStream("/etcdserverpb.Watch/Watch").kind, CallKind::kStream);
+  EXPECT_EQ(ClassifyStream("/etcdserverpb.Lease/LeaseKeepAlive").kind, CallKind::kStream);
+  EXPECT_TRUE(ClassifyStream("/etcdserverpb.Lease/LeaseKeepAlive").to_leader);
+  EXPECT_EQ(ClassifyStream("/etcdserverpb.Maintenance/Snapshot").kind, CallKind::kStream);
+  EXPECT_FALSE(ClassifyStream("/etcdserverpb.Maintenance/Snapshot").hasleader);
+  EXPECT_EQ(ClassifyStream("/v3electionpb.Election/Observe").kind, CallKind::kStream);
+  EXPECT_EQ(ClassifyStream("/other.Service/Stream").kind, CallKind::kStream);
+  EXPECT_EQ(ClassifyStream("/etcdserverpb.KV/RangeStreamX").kind, CallKind::kStream);
+}
+
 TEST(CallClassTest, LeaderOnlyAndHasleader) {
   EXPECT_TRUE(ClassifyMethod("/etcdserverpb.Maintenance/MoveLeader").to_leader);
   EXPECT_TRUE(ClassifyMethod("/etcdserverpb.Lease/LeaseKeepAlive").to_leader);

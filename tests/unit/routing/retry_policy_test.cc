@@ -34,6 +34,38 @@ TEST(RetryPolicyTest, RefusedBeforeTheHandlerRetriesWrites) {
             RetryReason::kNoLeader);
 }
 
+// Scenario: a member without a leader (or in a leader transfer) drops the proposal before it
+// enters the log: writes too go to another member. etcd sends it as UNKNOWN; the exact message
+// is what counts.
+TEST(RetryPolicyTest, DroppedProposalsAreResentWritesIncluded) {
+  constexpr int kUnknown = 2;
+  for (CallKind k : {CallKind::kWrite, CallKind::kRead, CallKind::kMemberLocal}) {
+    EXPECT_EQ(Decide(k, kUnknown, "raft proposal dropped"), RetryReason::kProposalDropped);
+    EXPECT_EQ(Decide(k, kUnknown, "raft proposal dropped", false, false),
+              RetryReason::kProposalDropped);  // no hasleader needed: raft itself refused
+  }
+  EXPECT_EQ(Decide(CallKind::kWrite, kUnknown, "raft proposal dropped, maybe"), RetryReason::kNone);
+  EXPECT_EQ(Decide(CallKind::kWrite, kUnknown, "etcdserver: request timed out"),
+            RetryReason::kNone);
+}
+
+// Scenario: a member whose apply trails its commit refuses before proposing: the call goes to
+// another member, writes included. The proxy's own RESOURCE_EXHAUSTED (a limit) never reaches
+// this decision, and other RESOURCE_EXHAUSTED answers (a message too large) are final.
+TEST(RetryPolicyTest, TooManyRequestsGoesToAnotherMember) {
+  constexpr int kExhausted = 8;
+  for (CallKind k : {CallKind::kWrite, CallKind::kRead, CallKind::kSerializableRead}) {
+    EXPECT_EQ(Decide(k, kExhausted, "etcdserver: too many requests"),
+              RetryReason::kTooManyRequests);
+  }
+  EXPECT_EQ(Decide(CallKind::kWrite, kExhausted, "grpc: received message larger than max"),
+            RetryReason::kNone);
+  EXPECT_EQ(Decide(CallKind::kWrite, kUnavailable, "etcdserver: too many requests"),
+            RetryReason::kNone);  // not etcd's code for it
+  EXPECT_EQ(ToString(RetryReason::kTooManyRequests), "too_many_requests");
+  EXPECT_EQ(ToString(RetryReason::kProposalDropped), "proposal_dropped");
+}
+
 TEST(RetryPolicyTest, AmbiguousWriteFailuresGoBackUnchanged) {
   EXPECT_EQ(Decide(CallKind::kWrite, kUnavailable, "etcdserver: request timed out"),
             RetryReason::kNone);
