@@ -733,5 +733,60 @@ TEST_F(CallPlanTest, HeldWithoutAHolder) {
                                                    .held_for = milliseconds(20)}));
 }
 
+// Scenario: a write whose only member (the leader) keeps refusing it before proposing ("too many
+// requests": apply lag) waits between tries, but all its waits together last leaderless-wait at
+// most: then the member's refusal is answered. Without a deadline nothing else ends it.
+TEST_F(CallPlanTest, RepeatedRefusalsWaitLeaderlessWaitInAll) {
+  const AttemptOutcome too_many{8, "etcdserver: too many requests", false, true};
+  FakeRouter router({a});
+  CallPlan plan(kWrite, Opts{.leaderless_wait = milliseconds(100)}, router, spent_, &holder_);
+  Step step = plan.Start(kT0);
+  auto now = kT0;
+  int sends = 0;
+  for (int i = 0; i < 1000 && !plan.finished(); ++i) {
+    if (step.action == Action::kSend) {
+      ++sends;
+      now += milliseconds(1);  // refused at once
+      step = plan.Failed(step.attempt, too_many, now);
+    } else if (step.action == Action::kHold) {
+      now = step.wake_at;
+      step = plan.Wake(now);
+    } else {
+      break;
+    }
+  }
+  EXPECT_TRUE(plan.finished());
+  EXPECT_LE(std::chrono::duration_cast<milliseconds>(now - kT0).count(), 100);
+  EXPECT_EQ(sends, 5);  // sent at 0, 21, 42, 63 and 84 ms; refused at 85: no wait left
+  EXPECT_EQ(Describe(step), Describe({.action = Action::kAnswer,
+                                      .attempt = 4,
+                                      .retried = RetryReason::kTooManyRequests}));
+  EXPECT_EQ(holder_.calls(), 0);
+}
+
+// Scenario: a call sent after a wait and refused again waits only for what is left of its
+// leaderless-wait; each hold reports its own duration.
+TEST_F(CallPlanTest, SecondHoldGetsWhatIsLeftOfTheWait) {
+  FakeRouter router({});
+  CallPlan plan(kRead, Opts{.leaderless_wait = milliseconds(100)}, router, rich_, &holder_);
+  ASSERT_EQ(plan.Start(kT0).action, Action::kHold);
+  router.set_usable({a});
+  ASSERT_EQ(Describe(plan.Wake(At(20))), Describe({.action = Action::kSend,
+                                                   .attempt = 0,
+                                                   .member = a,
+                                                   .hold_outcome = "sent",
+                                                   .held_for = milliseconds(20)}));
+  router.set_usable({});
+  EXPECT_EQ(
+      Describe(plan.Failed(0, kNoLeader, At(50))),
+      Describe({.action = Action::kHold, .wake_at = At(70), .retried = RetryReason::kNoLeader}));
+  EXPECT_EQ(Describe(plan.Wake(At(70))), Describe({.action = Action::kHold, .wake_at = At(90)}));
+  EXPECT_EQ(Describe(plan.Wake(At(90))), Describe({.action = Action::kAnswer,
+                                                   .attempt = 0,
+                                                   .hold_outcome = "expired",
+                                                   .held_for = milliseconds(40)}));
+  EXPECT_EQ(holder_.calls(), 0);
+}
+
 }  // namespace
 }  // namespace ehp
