@@ -137,9 +137,10 @@ CallPlan::Step CallPlan::Failed(int attempt, const AttemptOutcome& outcome, Cloc
     step.retried = reason;
     return step;
   }
-  // Every member refused or failed it without acting on it: wait until one can take it.
+  // Every member refused or failed it without acting on it: wait until one can take it. A
+  // retry is counted only when one is sent or waited for, not when the call ends here.
   Step step = WaitOrFail(now);
-  step.retried = reason;
+  if (step.action == Action::kSend || step.action == Action::kHold) step.retried = reason;
   return step;
 }
 

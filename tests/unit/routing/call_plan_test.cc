@@ -609,9 +609,8 @@ TEST_F(CallPlanTest, StalledQuorumSendsAnywayAfterTheWait) {
   EXPECT_EQ(holder_.calls(), 0);
   // The call waited once: a retryable failure now with no member left answers at once.
   router.set_usable({});
-  EXPECT_EQ(
-      Describe(plan.Failed(0, kRefusedStream, At(50))),
-      Describe({.action = Action::kAnswer, .attempt = 0, .retried = RetryReason::kConnectFailed}));
+  EXPECT_EQ(Describe(plan.Failed(0, kRefusedStream, At(50))),
+            Describe({.action = Action::kAnswer, .attempt = 0}));
   EXPECT_EQ(holder_.calls(), 0);
 }
 
@@ -758,9 +757,7 @@ TEST_F(CallPlanTest, RepeatedRefusalsWaitLeaderlessWaitInAll) {
   EXPECT_TRUE(plan.finished());
   EXPECT_LE(std::chrono::duration_cast<milliseconds>(now - kT0).count(), 100);
   EXPECT_EQ(sends, 5);  // sent at 0, 21, 42, 63 and 84 ms; refused at 85: no wait left
-  EXPECT_EQ(Describe(step), Describe({.action = Action::kAnswer,
-                                      .attempt = 4,
-                                      .retried = RetryReason::kTooManyRequests}));
+  EXPECT_EQ(Describe(step), Describe({.action = Action::kAnswer, .attempt = 4}));
   EXPECT_EQ(holder_.calls(), 0);
 }
 
@@ -786,6 +783,30 @@ TEST_F(CallPlanTest, SecondHoldGetsWhatIsLeftOfTheWait) {
                                                    .hold_outcome = "expired",
                                                    .held_for = milliseconds(40)}));
   EXPECT_EQ(holder_.calls(), 0);
+}
+
+// Scenario: a retryable failure with no member to take it, when the call cannot wait (no
+// leaderless-wait, the holder is full): the retry is neither sent nor held, so none is counted.
+TEST_F(CallPlanTest, NoRetryCountedWhenNothingIsSentOrHeld) {
+  {
+    FakeRouter router({a});
+    CallPlan plan(kRead, Opts{.leaderless_wait = milliseconds(0)}, router, rich_, &holder_);
+    ASSERT_EQ(plan.Start(kT0).member, a);
+    router.set_usable({});
+    EXPECT_EQ(Describe(plan.Failed(0, kNoLeader, At(1))),
+              Describe({.action = Action::kAnswer, .attempt = 0}));
+  }
+  {
+    CallHolder full(0, 0);
+    FakeRouter router({a});
+    CallPlan plan(kWrite, {}, router, rich_, &full);
+    ASSERT_EQ(plan.Start(kT0).member, a);
+    router.set_usable({});
+    EXPECT_EQ(Describe(plan.Failed(0, kRefusedStream, At(1))),
+              Describe({.action = Action::kFail,
+                        .failure = Failure::kHoldRefused,
+                        .hold_outcome = "refused"}));
+  }
 }
 
 }  // namespace
