@@ -42,6 +42,9 @@ CallPlan::Step CallPlan::WaitOrFail(Clock::time_point now) {
   // What was tried refused the call before acting on it (or it is a read): once a member can
   // take calls again, any of them may.
   tried_.clear();
+  // A call's waits together last leaderless-wait at most, from its first: a member that keeps
+  // refusing it at once would otherwise have it resent every tick for as long as it refuses.
+  if (waited_ && !held_ && now + kHoldTick >= hold_until_) expired_ = true;
   if (!held_ && !expired_ && settings_.leaderless_wait.count() > 0) {
     if (holder_ != nullptr && !holder_->Admit(settings_.request_bytes)) {
       Step step;
@@ -52,9 +55,12 @@ CallPlan::Step CallPlan::WaitOrFail(Clock::time_point now) {
     }
     held_ = true;
     held_since_ = now;
-    hold_until_ = now + settings_.leaderless_wait;
-    if (settings_.deadline)
-      hold_until_ = std::min(hold_until_, *settings_.deadline - kDeadlineMargin);
+    if (!waited_) {
+      waited_ = true;
+      hold_until_ = now + settings_.leaderless_wait;
+      if (settings_.deadline)
+        hold_until_ = std::min(hold_until_, *settings_.deadline - kDeadlineMargin);
+    }
   }
   Step expired;
   if (held_) {
@@ -131,9 +137,10 @@ CallPlan::Step CallPlan::Failed(int attempt, const AttemptOutcome& outcome, Cloc
     step.retried = reason;
     return step;
   }
-  // Every member refused or failed it without acting on it: wait until one can take it.
+  // Every member refused or failed it without acting on it: wait until one can take it. A
+  // retry is counted only when one is sent or waited for, not when the call ends here.
   Step step = WaitOrFail(now);
-  step.retried = reason;
+  if (step.action == Action::kSend || step.action == Action::kHold) step.retried = reason;
   return step;
 }
 

@@ -1,8 +1,8 @@
 // The decisions of one unary call, apart from any transport: which member takes each copy of
 // it, whether a failed copy is sent again (RetryPolicy, within the RetryBudget), when a slow
 // linearizable read gets a second copy (a hedge), how long the call waits while no member can
-// take it (held: offered to the routing every 20 ms, at most leaderless-wait and within its
-// deadline, bounded by the CallHolder), and what the client is answered.
+// take it (held: offered to the routing every 20 ms, at most leaderless-wait in all and within
+// its deadline, bounded by the CallHolder), and what the client is answered.
 //
 // Events in, steps out: the data path reports what happened with the time, and does what the
 // returned Step says. Pure: no I/O, no clock, no threads; the member set is reached through a
@@ -140,8 +140,9 @@ class CallPlan {
   bool hedge_sent_ = false;
   bool finished_ = false;
   bool held_ = false;
-  bool expired_ = false;  // a call waits once
-  Clock::time_point held_since_{}, hold_until_{};
+  bool waited_ = false;   // hold_until_ is set: the first hold started the call's wait
+  bool expired_ = false;  // the call's wait is over: it is not held again
+  Clock::time_point held_since_{}, hold_until_{};  // this hold's start; the wait's end
 };
 
 }  // namespace ehp
