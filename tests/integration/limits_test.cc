@@ -134,7 +134,13 @@ TEST_F(LimitsTest, MaxMemberCallsRefusesBeyondTheCap) {
   for (int i = 0; i < 500 && member->load() < 1; ++i) std::this_thread::sleep_for(milliseconds(20));
   if (member->load() < 1) {
     cluster_->SignalMember(0, SIGCONT);
-    FAIL() << "the first call never reached the member";
+    // Say what became of it: answered already (by whom, how), or held by the proxy.
+    const bool ended = first.wait_for(seconds(0)) == std::future_status::ready;
+    const grpc::Status early = ended ? first.get() : grpc::Status::OK;
+    FAIL() << "the first call never reached the member: "
+           << (ended ? "it ended with code " + std::to_string(early.error_code()) + " (" +
+                           early.error_message() + ")"
+                     : std::string("it is still waiting in the proxy"));
   }
   const auto t0 = std::chrono::steady_clock::now();
   const grpc::Status refused = SerializableRange(*kv, seconds(5));
