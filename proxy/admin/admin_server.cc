@@ -203,6 +203,9 @@ class AdminServer::Session : public AdminServer::Evictable,
 
 namespace {
 
+// Connections accepted at most in one go before other handlers run.
+constexpr int kAcceptBatch = 256;
+
 std::shared_ptr<net::ssl::context> MakeTlsContext(const AdminServer::Tls& tls, std::string* error) {
   auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
   beast::error_code ec;
@@ -273,6 +276,7 @@ bool AdminServer::Start(std::string* error) {
   if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (!ec) acceptor_.non_blocking(true, ec);
   if (ec) {
     *error = "cannot listen on " + address_.raw + " for the admin plane: " + ec.message();
     return false;
@@ -312,32 +316,43 @@ double AdminServer::SecondsSinceHeartbeat() const {
 }
 
 void AdminServer::Accept() {
-  acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+  acceptor_.async_wait(tcp::acceptor::wait_read, [this](beast::error_code ec) {
     if (ec == net::error::operation_aborted) return;
-    if (ec) {
-      uint64_t suppressed = 0;
-      if (evict_log_.ShouldLog(std::chrono::steady_clock::now(), &suppressed)) {
-        spdlog::warn("admin plane: accept failed: {}{}", ec.message(), SuppressedNote(suppressed));
+    // Drain the backlog before the sessions' handlers run again: under a flood a probe must not
+    // wait in the queue behind every handshake and header line that is ready too.
+    for (int i = 0; i < kAcceptBatch; ++i) {
+      tcp::socket socket = acceptor_.accept(net::make_strand(io_), ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) break;
+      if (ec) {
+        uint64_t suppressed = 0;
+        if (evict_log_.ShouldLog(std::chrono::steady_clock::now(), &suppressed)) {
+          spdlog::warn("admin plane: accept failed: {}{}", ec.message(),
+                       SuppressedNote(suppressed));
+        }
+        // Out of descriptors: a waiting session gives its own up; else try again a little
+        // later rather than spin.
+        if (ec == net::error::no_descriptors && EvictOne()) continue;
+        return AcceptLater();
       }
-      // Out of descriptors: a waiting session gives its own up; else try again a little later
-      // rather than spin.
-      if (ec == net::error::no_descriptors && EvictOne()) return Accept();
-      return AcceptLater();
-    }
-    if (!MakeRoom()) {
-      beast::error_code ignored;
-      socket.close(ignored);  // every session is busy answering: refuse rather than queue
-    } else if (auto tls = TlsContext()) {
-      // The session keeps the context it started with alive across a reload.
-      TlsStream stream(std::move(socket), *tls);
-      sessions_++;
-      std::make_shared<Session<TlsStream>>(std::move(tls), std::move(stream), this)->Run();
-    } else {
-      sessions_++;
-      std::make_shared<Session<PlainStream>>(nullptr, PlainStream(std::move(socket)), this)->Run();
+      Admit(std::move(socket));
     }
     Accept();
   });
+}
+
+void AdminServer::Admit(tcp::socket socket) {
+  if (!MakeRoom()) {
+    beast::error_code ignored;
+    socket.close(ignored);  // every session is busy answering: refuse rather than queue
+  } else if (auto tls = TlsContext()) {
+    // The session keeps the context it started with alive across a reload.
+    TlsStream stream(std::move(socket), *tls);
+    sessions_++;
+    std::make_shared<Session<TlsStream>>(std::move(tls), std::move(stream), this)->Run();
+  } else {
+    sessions_++;
+    std::make_shared<Session<PlainStream>>(nullptr, PlainStream(std::move(socket)), this)->Run();
+  }
 }
 
 void AdminServer::AcceptLater() {

@@ -71,6 +71,7 @@ class AdminServer {
   using WaitList = std::list<Evictable*>;
   void Accept();
   void AcceptLater();
+  void Admit(boost::asio::ip::tcp::socket socket);
   // Admin thread only. Makes room for one more session, closing another if the cap is reached;
   // false when every session is busy answering.
   bool MakeRoom();

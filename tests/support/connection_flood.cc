@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -28,8 +29,8 @@ struct ConnectionFlood::Conn {
   Clock::time_point next_send;
 };
 
-ConnectionFlood::ConnectionFlood(int port, bool tls)
-    : port_(port), tls_(tls), thread_([this] { Run(); }) {}
+ConnectionFlood::ConnectionFlood(int port, bool tls, int reopen_per_second)
+    : port_(port), tls_(tls), reopen_per_second_(reopen_per_second), thread_([this] { Run(); }) {}
 
 ConnectionFlood::~ConnectionFlood() {
   stop_ = true;
@@ -46,6 +47,9 @@ void ConnectionFlood::Run() {
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   std::vector<Conn> conns;
   int slow = 0, idle = 0;
+  int slow_owed = 0, idle_owed = 0;  // closed by the server, to be reopened
+  double tokens = 0;                 // reopens allowed now
+  auto last = Clock::now();
 
   const auto open_one = [&](bool is_slow) {
     Conn c;
@@ -93,7 +97,10 @@ void ConnectionFlood::Run() {
   const auto drop = [&](size_t i, bool by_server) {
     Conn& c = conns[i];
     if (c.state == Conn::State::kOpen) open_--;
-    if (by_server) closed_++;
+    if (by_server) {
+      closed_++;
+      (c.slow ? slow_owed : idle_owed)++;
+    }
     (c.slow ? slow : idle)--;
     if (c.ssl != nullptr) SSL_free(c.ssl);
     close(c.fd);
@@ -103,10 +110,25 @@ void ConnectionFlood::Run() {
 
   std::vector<pollfd> fds;
   while (!stop_) {
-    // Refill, a bounded number per turn (TLS handshakes cost the server CPU).
-    int budget = tls_ ? 40 : 400;
-    while (budget > 0 && slow < want_slow_ && open_one(true)) --budget;
-    while (budget > 0 && idle < want_idle_ && open_one(false)) --budget;
+    // Fill up to the wanted counts; reopening what the server closed spends tokens.
+    const auto turn = Clock::now();
+    tokens = std::min<double>(
+        reopen_per_second_,
+        tokens + reopen_per_second_ * std::chrono::duration<double>(turn - last).count());
+    last = turn;
+    const auto fill = [&](bool is_slow, int* count, int* owed, int want) {
+      for (int budget = 400; budget > 0 && *count < want; --budget) {
+        if (*owed > 0) {
+          if (tokens < 1) return;
+          tokens -= 1;
+          --*owed;
+        }
+        if (!open_one(is_slow)) return;
+      }
+      if (*count >= want) *owed = 0;
+    };
+    fill(true, &slow, &slow_owed, want_slow_);
+    fill(false, &idle, &idle_owed, want_idle_);
 
     fds.resize(conns.size());
     for (size_t i = 0; i < conns.size(); ++i) {

@@ -1,6 +1,7 @@
 // Connections that abuse an HTTP server as an attacker would: slowloris ones that send a request
 // line and then one header line every half second, and idle ones that connect and send nothing.
-// A thread of their own keeps the wanted number open: one the server closes is opened again.
+// A thread of their own keeps the wanted number open: one the server closes is opened again, at
+// most `reopen_per_second` a second.
 #pragma once
 
 #include <atomic>
@@ -12,7 +13,7 @@ namespace ehp::testing {
 class ConnectionFlood {
  public:
   // `tls`: the slowloris connections finish a TLS handshake first (idle ones never start it).
-  ConnectionFlood(int port, bool tls);
+  ConnectionFlood(int port, bool tls, int reopen_per_second);
   ~ConnectionFlood();  // closes every connection
 
   // How many of each kind to keep open from now on. Thread-safe.
@@ -30,6 +31,7 @@ class ConnectionFlood {
 
   const int port_;
   const bool tls_;
+  const int reopen_per_second_;
   std::atomic<int> want_slow_{0};
   std::atomic<int> want_idle_{0};
   std::atomic<int> open_{0};
