@@ -11,6 +11,7 @@
 #include "proxy/config/config_loader.h"
 #include "proxy/config/settings.h"
 #include "proxy/log/logging.h"
+#include "proxy/server/file_limit.h"
 #include "proxy/server/proxy_server.h"
 #include "proxy/service/service_notifier.h"
 #include "version.h"
@@ -80,6 +81,15 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   spdlog::info("etcd-health-proxy {} starting", EHP_VERSION);
+  const uint64_t files = ehp::RaiseFileLimit();
+  const uint64_t wanted =
+      static_cast<uint64_t>(config.max_connections + config.admin_max_connections) + 256;
+  if (files != 0 && files < wanted) {
+    spdlog::warn(
+        "open file limit {} is below max-connections + admin-max-connections + 256 ({}): "
+        "connections beyond it are refused",
+        files, wanted);
+  }
   ehp::ProxyServer server(config);
   std::string error;
   if (!server.Start(&error)) {

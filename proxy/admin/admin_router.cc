@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "proxy/admin/status_page.h"
+
 namespace ehp {
 namespace {
 
@@ -53,6 +55,10 @@ AdminResponse RouteAdmin(const AdminRequest& req, AdminBackend& backend) {
                        query.find("&verbose") != std::string_view::npos;
   const bool get = req.method == "GET" || req.method == "HEAD";
 
+  if (target == "/") {
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    return StatusPage(req.trusted);
+  }
   if (target == "/metrics" || target == "/livez" || target == "/readyz" || target == "/status" ||
       target == "/events") {
     if (!get) return MethodNotAllowed("GET, HEAD");

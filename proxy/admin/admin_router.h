@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ehp {
@@ -18,7 +19,8 @@ struct AdminResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
-  std::string allow;  // for 405
+  std::string allow;                                         // for 405
+  std::vector<std::pair<std::string, std::string>> headers;  // more response headers
 };
 
 // What the routes read and change; implemented over the running proxy.

@@ -34,44 +34,95 @@ bool ClientVerified(TlsStream& stream) {
 
 }  // namespace
 
+// What the server's wait lists hold: a session it may close to admit another.
+class AdminServer::Evictable {
+ public:
+  virtual ~Evictable() = default;
+  virtual void Evict() = 0;
+  WaitList* list = nullptr;  // the wait list it is on, if any
+  WaitList::iterator pos;
+};
+
 template <class Stream>
-class AdminServer::Session : public std::enable_shared_from_this<Session<Stream>> {
+class AdminServer::Session : public AdminServer::Evictable,
+                             public std::enable_shared_from_this<Session<Stream>> {
  public:
   // `tls` is the context the stream was made with: kept alive as long as the stream.
   Session(std::shared_ptr<net::ssl::context> tls, Stream stream, AdminServer* server)
       : tls_(std::move(tls)), stream_(std::move(stream)), server_(server) {}
-  ~Session() { server_->sessions_--; }
+  ~Session() override { Close(); }
 
   void Run() {
+    server_->Wait(this, &server_->unserved_);
+    head_deadline_ = std::chrono::steady_clock::now() + HeadTimeout();
     if constexpr (std::is_same_v<Stream, TlsStream>) {
-      beast::get_lowest_layer(stream_).expires_after(server_->limits_.read_timeout);
+      beast::get_lowest_layer(stream_).expires_at(head_deadline_);
       stream_.async_handshake(net::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->Close();  // refused certificate, not TLS
                                 self->client_verified_ = ClientVerified(self->stream_);
-                                self->DoRead();
+                                self->ReadHead();
                               });
     } else {
-      DoRead();
+      ReadHead();
     }
   }
 
+  void Evict() override { Close(); }
+
  private:
-  void DoRead() {
+  const AdminServer::Limits& limits() const { return server_->limits_; }
+  // The head's deadline never exceeds the whole request's.
+  std::chrono::milliseconds HeadTimeout() const {
+    return std::min(limits().header_timeout, limits().read_timeout);
+  }
+
+  // Between requests: wait for the next one's first byte at most the idle timeout.
+  // Until the next request is read whole, the session may be closed to admit another.
+  void AwaitRequest() {
+    server_->Wait(this, &server_->idle_);
+    if (buffer_.size() > 0) {  // pipelined: already here
+      head_deadline_ = std::chrono::steady_clock::now() + HeadTimeout();
+      return ReadHead();
+    }
+    beast::get_lowest_layer(stream_).expires_after(limits().idle_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(1024), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+          if (ec) return self->Close();  // idle timeout, closed by the client, evicted
+          self->buffer_.commit(n);
+          self->head_deadline_ = std::chrono::steady_clock::now() + self->HeadTimeout();
+          self->ReadHead();
+        });
+  }
+
+  void ReadHead() {
+    if (closed_) return;
+    request_start_ = std::chrono::steady_clock::now();
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_->limits_.header_bytes));
-    parser_->body_limit(server_->limits_.body_bytes);
-    beast::get_lowest_layer(stream_).expires_after(server_->limits_.read_timeout);
+    parser_->header_limit(static_cast<std::uint32_t>(limits().header_bytes));
+    parser_->body_limit(limits().body_bytes);
+    beast::get_lowest_layer(stream_).expires_at(head_deadline_);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec || self->parser_->is_done()) return self->OnRead(ec);
+                              self->ReadBody();
+                            });
+  }
+
+  void ReadBody() {
+    beast::get_lowest_layer(stream_).expires_at(request_start_ + limits().read_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
+    if (closed_) return;
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == net::error::operation_aborted || ec == net::ssl::error::stream_truncated) {
       return Close();
     }
+    server_->Unwait(this);  // busy answering: not to be evicted
     if (ec == http::error::header_limit) return Reply(431, "request header too large\n", false);
     if (ec == http::error::body_limit) return Reply(413, "request body too large\n", false);
     if (ec) return Reply(400, "bad request\n", false);
@@ -95,6 +146,7 @@ class AdminServer::Session : public std::enable_shared_from_this<Session<Stream>
     res->set(http::field::content_type, r.content_type);
     res->set(http::field::cache_control, "no-store");
     if (!r.allow.empty()) res->set(http::field::allow, r.allow);
+    for (const auto& [name, value] : r.headers) res->set(name, value);
     res->keep_alive(req.keep_alive());
     if (req.method() != http::verb::head) res->body() = r.body;
     res->prepare_payload();
@@ -115,15 +167,19 @@ class AdminServer::Session : public std::enable_shared_from_this<Session<Stream>
   }
 
   void Write(std::shared_ptr<http::response<http::string_body>> res) {
-    beast::get_lowest_layer(stream_).expires_after(server_->limits_.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(limits().read_timeout);
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
                         if (ec || !res->keep_alive()) return self->Close();
-                        self->DoRead();
+                        self->AwaitRequest();
                       });
   }
 
+  // Idempotent; frees the session's place at once, though its handlers finish later.
   void Close() {
+    if (closed_) return;
+    closed_ = true;
+    server_->Released(this);
     // No TLS close_notify: the admin plane's clients do not need it, and waiting for the peer's
     // answer would let a client hold the session.
     beast::error_code ec;
@@ -138,11 +194,17 @@ class AdminServer::Session : public std::enable_shared_from_this<Session<Stream>
   std::optional<http::request_parser<http::string_body>> parser_;
   AdminServer* const server_;
   bool client_verified_ = false;
+  bool closed_ = false;
+  std::chrono::steady_clock::time_point head_deadline_;
+  std::chrono::steady_clock::time_point request_start_;
 };
 
 //------------------------------------------------------------------------------
 
 namespace {
+
+// Connections accepted at most in one go before other handlers run.
+constexpr int kAcceptBatch = 256;
 
 std::shared_ptr<net::ssl::context> MakeTlsContext(const AdminServer::Tls& tls, std::string* error) {
   auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
@@ -177,8 +239,13 @@ std::shared_ptr<net::ssl::context> MakeTlsContext(const AdminServer::Tls& tls, s
 
 }  // namespace
 
-AdminServer::AdminServer(HttpAddress address, AdminBackend* backend, Limits limits, Tls tls)
-    : address_(std::move(address)), backend_(backend), limits_(limits), tls_(std::move(tls)) {}
+AdminServer::AdminServer(HttpAddress address, AdminBackend* backend, Limits limits, Tls tls,
+                         std::function<void()> on_evict)
+    : address_(std::move(address)),
+      backend_(backend),
+      limits_(limits),
+      tls_(std::move(tls)),
+      on_evict_(std::move(on_evict)) {}
 
 bool AdminServer::ReloadTls(std::string* error) {
   if (tls_.files.cert.empty()) return true;
@@ -209,6 +276,7 @@ bool AdminServer::Start(std::string* error) {
   if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (!ec) acceptor_.non_blocking(true, ec);
   if (ec) {
     *error = "cannot listen on " + address_.raw + " for the admin plane: " + ec.message();
     return false;
@@ -248,23 +316,91 @@ double AdminServer::SecondsSinceHeartbeat() const {
 }
 
 void AdminServer::Accept() {
-  acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec) {
-      if (ec == net::error::operation_aborted) return;
-      spdlog::warn("admin plane: accept failed: {}", ec.message());
-    } else if (sessions_.fetch_add(1) >= limits_.max_sessions) {
-      sessions_--;
-      beast::error_code ignored;
-      socket.close(ignored);  // over the cap: refuse rather than queue
-    } else if (auto tls = TlsContext()) {
-      // The session keeps the context it started with alive across a reload.
-      TlsStream stream(std::move(socket), *tls);
-      std::make_shared<Session<TlsStream>>(std::move(tls), std::move(stream), this)->Run();
-    } else {
-      std::make_shared<Session<PlainStream>>(nullptr, PlainStream(std::move(socket)), this)->Run();
+  acceptor_.async_wait(tcp::acceptor::wait_read, [this](beast::error_code ec) {
+    if (ec == net::error::operation_aborted) return;
+    // Drain the backlog before the sessions' handlers run again: under a flood a probe must not
+    // wait in the queue behind every handshake and header line that is ready too.
+    for (int i = 0; i < kAcceptBatch; ++i) {
+      tcp::socket socket = acceptor_.accept(net::make_strand(io_), ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) break;
+      if (ec) {
+        uint64_t suppressed = 0;
+        if (evict_log_.ShouldLog(std::chrono::steady_clock::now(), &suppressed)) {
+          spdlog::warn("admin plane: accept failed: {}{}", ec.message(),
+                       SuppressedNote(suppressed));
+        }
+        // Out of descriptors: a waiting session gives its own up; else try again a little
+        // later rather than spin.
+        if (ec == net::error::no_descriptors && EvictOne()) continue;
+        return AcceptLater();
+      }
+      Admit(std::move(socket));
     }
     Accept();
   });
+}
+
+void AdminServer::Admit(tcp::socket socket) {
+  if (!MakeRoom()) {
+    beast::error_code ignored;
+    socket.close(ignored);  // every session is busy answering: refuse rather than queue
+  } else if (auto tls = TlsContext()) {
+    // The session keeps the context it started with alive across a reload.
+    TlsStream stream(std::move(socket), *tls);
+    sessions_++;
+    std::make_shared<Session<TlsStream>>(std::move(tls), std::move(stream), this)->Run();
+  } else {
+    sessions_++;
+    std::make_shared<Session<PlainStream>>(nullptr, PlainStream(std::move(socket)), this)->Run();
+  }
+}
+
+void AdminServer::AcceptLater() {
+  accept_retry_.expires_after(std::chrono::milliseconds(50));
+  accept_retry_.async_wait([this](beast::error_code ec) {
+    if (!ec) Accept();
+  });
+}
+
+bool AdminServer::MakeRoom() {
+  if (sessions_ < limits_.max_sessions) return true;
+  EvictOne();
+  return sessions_ < limits_.max_sessions;
+}
+
+bool AdminServer::EvictOne() {
+  WaitList* from = !unserved_.empty() ? &unserved_ : !idle_.empty() ? &idle_ : nullptr;
+  if (from == nullptr) return false;
+  const bool unserved = from == &unserved_;
+  from->front()->Evict();  // leaves the list and frees its place
+  if (on_evict_) on_evict_();
+  uint64_t suppressed = 0;
+  if (evict_log_.ShouldLog(std::chrono::steady_clock::now(), &suppressed)) {
+    spdlog::warn(
+        "admin plane: {} connections open (admin-max-connections {}): closed the oldest {} to "
+        "admit a new one{}",
+        sessions_ + 1, limits_.max_sessions,
+        unserved ? "one that had not completed a request" : "idle keep-alive one",
+        SuppressedNote(suppressed));
+  }
+  return true;
+}
+
+void AdminServer::Wait(Evictable* session, WaitList* list) {
+  Unwait(session);
+  session->list = list;
+  session->pos = list->insert(list->end(), session);
+}
+
+void AdminServer::Unwait(Evictable* session) {
+  if (session->list == nullptr) return;
+  session->list->erase(session->pos);
+  session->list = nullptr;
+}
+
+void AdminServer::Released(Evictable* session) {
+  Unwait(session);
+  sessions_--;
 }
 
 }  // namespace ehp

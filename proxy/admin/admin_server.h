@@ -1,6 +1,9 @@
 // The admin HTTP/1.1 listener (Boost.Beast) on its own thread, so a stuck upstream never blocks
-// /livez or /metrics. Sessions have read timeouts (a slow client cannot hold one), header and
-// body limits, and the number of open sessions is capped.
+// /livez or /metrics. A request's head has a short deadline of its own and its body the read
+// timeout; idle keep-alive connections are closed after a few seconds; header and body sizes are
+// limited. Sessions are capped, and at the cap a new connection is admitted by closing the
+// oldest one that has not completed a request (else the oldest idle one), so slow or silent
+// connections can never lock a probe out.
 //
 // Over https the server asks for a client certificate; drain and undrain then need a verified
 // one (in a pod, loopback is shared by every container, so it proves nothing), and with
@@ -13,6 +16,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,6 +25,7 @@
 
 #include "proxy/admin/admin_router.h"
 #include "proxy/config/address.h"
+#include "proxy/log/rate_limited.h"
 #include "proxy/tls/certificate_files.h"
 
 namespace ehp {
@@ -29,15 +35,20 @@ class AdminServer {
   struct Limits {
     size_t header_bytes = 8 * 1024;
     size_t body_bytes = 64 * 1024;
-    std::chrono::milliseconds read_timeout{10000};
-    int max_sessions = 64;
+    std::chrono::milliseconds read_timeout{10000};   // a whole request
+    std::chrono::milliseconds header_timeout{3000};  // TLS handshake, request line and headers
+    std::chrono::milliseconds idle_timeout{5000};    // keep-alive wait for the next request
+    int max_sessions = 4096;
   };
   struct Tls {
     CertificateFiles files;  // empty cert: plain http
     bool require_client_cert = false;
   };
 
-  AdminServer(HttpAddress address, AdminBackend* backend, Limits limits, Tls tls);
+  // `on_evict` (may be empty) runs on the admin thread for each connection closed to admit
+  // another.
+  AdminServer(HttpAddress address, AdminBackend* backend, Limits limits, Tls tls,
+              std::function<void()> on_evict = {});
   ~AdminServer();
 
   // Binds and starts serving on a thread of its own. False with *error when it cannot bind.
@@ -54,9 +65,20 @@ class AdminServer {
   double SecondsSinceHeartbeat() const;
 
  private:
+  class Evictable;
   template <class Stream>
   class Session;
+  using WaitList = std::list<Evictable*>;
   void Accept();
+  void AcceptLater();
+  void Admit(boost::asio::ip::tcp::socket socket);
+  // Admin thread only. Makes room for one more session, closing another if the cap is reached;
+  // false when every session is busy answering.
+  bool MakeRoom();
+  bool EvictOne();  // closes the oldest waiting session; false when none waits
+  void Wait(Evictable* session, WaitList* list);  // evictable, oldest first
+  void Unwait(Evictable* session);
+  void Released(Evictable* session);
   void Heartbeat();
   std::shared_ptr<boost::asio::ssl::context> TlsContext();
 
@@ -64,11 +86,17 @@ class AdminServer {
   AdminBackend* const backend_;
   const Limits limits_;
   const Tls tls_;
+  const std::function<void()> on_evict_;
+  // Admin thread only; declared before io_, whose destruction ends the sessions still open.
+  int sessions_ = 0;
+  WaitList unserved_;  // accepted, no request completed yet
+  WaitList idle_;      // between requests on a keep-alive connection
+  RateLimitedLog evict_log_;
   std::mutex tls_mu_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;  // guarded by tls_mu_; null: http
   boost::asio::io_context io_{1};
   boost::asio::ip::tcp::acceptor acceptor_{io_};
-  std::atomic<int> sessions_{0};
+  boost::asio::steady_timer accept_retry_{io_};
   boost::asio::steady_timer heartbeat_{io_};
   std::atomic<int64_t> last_heartbeat_ns_{0};  // steady_clock, since its epoch
   std::thread thread_;

@@ -243,6 +243,15 @@ void ValidateConfig(const Config& c, const Origins& origins,
   if (c.admin_read_timeout < std::chrono::milliseconds(100)) {
     check.Error("admin-read-timeout", "must be at least 100ms");
   }
+  if (c.admin_header_timeout < std::chrono::milliseconds(100)) {
+    check.Error("admin-header-timeout", "must be at least 100ms");
+  }
+  if (c.admin_idle_timeout < std::chrono::milliseconds(100)) {
+    check.Error("admin-idle-timeout", "must be at least 100ms");
+  }
+  if (c.admin_max_connections < 16 || c.admin_max_connections > 1000000) {
+    check.Error("admin-max-connections", "must be between 16 and 1000000");
+  }
   if (c.cert_reload_interval < std::chrono::seconds(1)) {
     check.Error("cert-reload-interval", "must be at least 1s");
   }

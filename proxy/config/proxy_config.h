@@ -84,7 +84,10 @@ struct Config {
   std::string metrics_key_file;
   std::string metrics_trusted_ca_file;  // default trusted_ca_file
   bool metrics_client_cert_auth = false;
-  std::chrono::milliseconds admin_read_timeout{10000};  // a slow admin client is cut off
+  std::chrono::milliseconds admin_read_timeout{10000};   // a slow admin client is cut off
+  std::chrono::milliseconds admin_header_timeout{3000};  // TLS handshake, request line, headers
+  std::chrono::milliseconds admin_idle_timeout{5000};    // keep-alive wait for the next request
+  int64_t admin_max_connections = 4096;                  // admin sessions open at once
   std::chrono::milliseconds shutdown_grace{10000};
   std::chrono::milliseconds cert_reload_interval{5000};
   std::string log_level = "info";

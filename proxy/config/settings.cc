@@ -382,7 +382,23 @@ std::vector<Setting> MakeSettings() {
                           "Over https, refuse every admin request without a verified client "
                           "certificate (kubelet probes then need one too)."));
   s.push_back(DurationSetting("admin-read-timeout", kOps, &Config::admin_read_timeout,
-                              "How long the admin plane waits for a whole request."));
+                              "How long the admin plane waits for a whole request (head and "
+                              "body)."));
+  s.push_back(DurationSetting(
+      "admin-header-timeout", kOps, &Config::admin_header_timeout,
+      "How long a new admin connection, or a keep-alive one from its next request's first byte, "
+      "has to finish the TLS handshake and send the request line and headers (at most "
+      "--admin-read-timeout). Slow senders are cut off here."));
+  s.push_back(DurationSetting("admin-idle-timeout", kOps, &Config::admin_idle_timeout,
+                              "How long a keep-alive admin connection may wait idle for its next "
+                              "request before it is closed."));
+  s.push_back(IntSetting(
+      "admin-max-connections", kOps, "N", [](Config& c, int64_t n) { c.admin_max_connections = n; },
+      [](const Config& c) { return c.admin_max_connections; },
+      "Admin connections open at once (16-1000000; each holds at most a few KiB unless it sends "
+      "a body). At the cap a new connection closes the oldest one that has not completed a "
+      "request (else the oldest idle one), counted in "
+      "etcd_health_proxy_admin_connections_evicted_total."));
   s.push_back(DurationSetting("shutdown-grace", kOps, &Config::shutdown_grace,
                               "On SIGTERM, how long unary calls may take to finish."));
   s.push_back(DurationSetting("cert-reload-interval", kOps, &Config::cert_reload_interval,

@@ -211,6 +211,7 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
   certificate_reloads.Render(&out);
   held.Render(&out);
   clients_refused.Render(&out);
+  admin_evictions.Render(&out);
   limit_refusals.Render(&out);
   hold_duration.Render(&out);
   evictions.Render(&out);

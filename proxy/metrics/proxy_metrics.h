@@ -54,6 +54,11 @@ struct ProxyMetrics {
       "Client TLS handshakes refused because the certificate, though signed by the trusted CA, "
       "names no client in allowed-client-names.",
       {}};
+  CounterFamily admin_evictions{
+      "etcd_health_proxy_admin_connections_evicted_total",
+      "Admin plane connections closed to admit a new one because admin-max-connections were "
+      "open (the oldest that had not completed a request, else the oldest idle one).",
+      {}};
   CounterFamily limit_refusals{"etcd_health_proxy_limit_refusals_total",
                                "New calls refused with RESOURCE_EXHAUSTED because a cap was "
                                "reached, by the setting (max-streams, max-member-calls).",

@@ -40,9 +40,13 @@ ProxyServer::ProxyServer(const Config& config)
       service_(
           RelayContext{&pools_, &streams_, &methods_, &metrics_, &holder_, &call_refusal_log_}),
       admin_(config_.metrics_addr, &admin_backend_,
-             AdminServer::Limits{.read_timeout = config_.admin_read_timeout},
+             AdminServer::Limits{.read_timeout = config_.admin_read_timeout,
+                                 .header_timeout = config_.admin_header_timeout,
+                                 .idle_timeout = config_.admin_idle_timeout,
+                                 .max_sessions = static_cast<int>(config_.admin_max_connections)},
              AdminServer::Tls{.files = AdminTlsFiles(config_),
-                              .require_client_cert = config_.metrics_client_cert_auth}),
+                              .require_client_cert = config_.metrics_client_cert_auth},
+             [this] { metrics_.admin_evictions.Inc({}); }),
       certificates_(config_.cert_reload_interval, &metrics_.certificate_reloads) {
   MoveCallsOnEviction(*backends_);
   if (!config_.cert_file.empty()) {
@@ -129,6 +133,9 @@ std::vector<std::string> ProxyServer::Reload(const Config& next) {
                                               "metrics-trusted-ca-file",
                                               "metrics-client-cert-auth",
                                               "admin-read-timeout",
+                                              "admin-header-timeout",
+                                              "admin-idle-timeout",
+                                              "admin-max-connections",
                                               "shutdown-grace",
                                               "max-held-calls",
                                               "max-held-bytes",

@@ -2,6 +2,7 @@
 #include "proxy/admin/admin_router.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 namespace ehp {
 namespace {
@@ -53,6 +54,49 @@ TEST(AdminRouterTest, ReadinessAndLiveness) {
   EXPECT_EQ(r.body, "[-]usable-member failed: 0/3 members usable\nnot ok\n");
   b.live = false;
   EXPECT_EQ(Get(b, "/livez").status, 503);
+}
+
+std::string Sha256Base64(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
+  unsigned char out[64];
+  const int n = EVP_EncodeBlock(out, digest, static_cast<int>(size));
+  return std::string(reinterpret_cast<char*>(out), static_cast<size_t>(n));
+}
+
+std::string Between(const std::string& s, const std::string& open, const std::string& close) {
+  const size_t a = s.find(open);
+  const size_t b = s.find(close, a);
+  if (a == std::string::npos || b == std::string::npos) return "";
+  return s.substr(a + open.size(), b - a - open.size());
+}
+
+// Scenario: GET / is the HTML page; its policy admits exactly its inline style and script by
+// hash and nothing else; the drain buttons are offered only to a caller allowed to drain.
+TEST(AdminRouterTest, StatusPage) {
+  FakeBackend b;
+  const AdminResponse page = Get(b, "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  std::string policy;
+  for (const auto& [name, value] : page.headers) {
+    if (name == "Content-Security-Policy") policy = value;
+  }
+  const std::string script = Between(page.body, "<script>", "</script>");
+  const std::string style = Between(page.body, "<style>", "</style>");
+  ASSERT_FALSE(script.empty());
+  ASSERT_FALSE(style.empty());
+  EXPECT_EQ(policy, "default-src 'none'; script-src 'sha256-" + Sha256Base64(script) +
+                        "'; style-src 'sha256-" + Sha256Base64(style) +
+                        "'; connect-src 'self'; img-src 'none'; base-uri 'none'; "
+                        "form-action 'none'; frame-ancestors 'none'");
+  EXPECT_EQ(page.body.find("<script src"), std::string::npos);
+  EXPECT_EQ(page.body.find("http"), std::string::npos) << "no external asset";
+  EXPECT_NE(page.body.find("data-can-drain=\"1\""), std::string::npos);
+  const AdminResponse untrusted = RouteAdmin({"GET", "/", false}, b);
+  EXPECT_NE(untrusted.body.find("data-can-drain=\"0\""), std::string::npos);
+  EXPECT_EQ(RouteAdmin({"POST", "/", true}, b).status, 405);
 }
 
 TEST(AdminRouterTest, UnknownPathsAndWrongMethods) {
