@@ -6,6 +6,11 @@
 //   watches: opens N watch streams, waits until every one is created, holds them idle for a
 //            while (the caller samples the target's memory and CPU then), writes one event and
 //            checks that every stream receives it, then cancels them all.
+//   count:   a fixed number of calls, closed loop (a bounded number in flight per connection),
+//            for throughput and the target's CPU per call where h2load cannot go: h2load has
+//            no client certificates, so this is the load of the mutual-TLS runs.
+//
+// --cacert (with --cert/--key for a client certificate) connects over TLS instead of h2c.
 //
 // Output is one line of key=value pairs per phase, for bench/compare.sh. Exit status 1 when a
 // call or stream failed, 2 on bad usage.
@@ -17,6 +22,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,18 +41,24 @@ const char kUsage[] =
     "usage: ehp-bench-client latency --target=HOST:PORT [--workload=range|put] [--rate=2000]\n"
     "                                [--seconds=5] [--connections=4]\n"
     "       ehp-bench-client watches --target=HOST:PORT [--streams=10000] [--connections=10]\n"
-    "                                [--hold=10] [--ready-file=FILE]\n";
+    "                                [--hold=10] [--ready-file=FILE]\n"
+    "       ehp-bench-client count --target=HOST:PORT [--workload=range|put] [--requests=20000]\n"
+    "                                [--connections=4] [--in-flight=16] [--seconds=60]\n"
+    "  every mode: [--cacert=FILE [--cert=FILE --key=FILE]] (TLS; without: h2c)\n";
 
 struct Options {
   std::string mode;
   std::string target;
   std::string workload = "range";
   int rate = 2000;
-  int seconds = 5;
+  int seconds = 0;      // per mode default
   int connections = 0;  // per mode default
   int streams = 10000;
   int hold = 10;
   std::string ready_file;
+  int requests = 20000;
+  int in_flight = 16;  // per connection, count mode
+  std::string cacert, cert, key;
 };
 
 bool ParseInt(const std::string& v, int lo, int hi, int* out) {
@@ -63,7 +76,7 @@ bool ParseInt(const std::string& v, int lo, int hi, int* out) {
 bool Parse(int argc, char** argv, Options* o) {
   if (argc < 2) return false;
   o->mode = argv[1];
-  if (o->mode != "latency" && o->mode != "watches") return false;
+  if (o->mode != "latency" && o->mode != "watches" && o->mode != "count") return false;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     const size_t eq = a.find('=');
@@ -87,6 +100,16 @@ bool Parse(int argc, char** argv, Options* o) {
       ok = ParseInt(v, 0, 600, &o->hold);
     } else if (k == "ready-file") {
       o->ready_file = v;
+    } else if (k == "requests") {
+      ok = ParseInt(v, 1, 10'000'000, &o->requests);
+    } else if (k == "in-flight") {
+      ok = ParseInt(v, 1, 1000, &o->in_flight);
+    } else if (k == "cacert") {
+      o->cacert = v;
+    } else if (k == "cert") {
+      o->cert = v;
+    } else if (k == "key") {
+      o->key = v;
     } else {
       ok = false;
     }
@@ -95,7 +118,28 @@ bool Parse(int argc, char** argv, Options* o) {
       return false;
     }
   }
+  if (o->cert.empty() != o->key.empty() || (!o->cert.empty() && o->cacert.empty())) return false;
   return !o->target.empty();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "ehp-bench-client: cannot read %s\n", path.c_str());
+    std::exit(2);
+  }
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::shared_ptr<grpc::ChannelCredentials> Credentials(const Options& o) {
+  if (o.cacert.empty()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadFile(o.cacert);
+  if (!o.cert.empty()) {
+    ssl.pem_cert_chain = ReadFile(o.cert);
+    ssl.pem_private_key = ReadFile(o.key);
+  }
+  return grpc::SslCredentials(ssl);
 }
 
 // Separate connections: a distinct argument keeps gRPC from sharing one subchannel.
@@ -106,14 +150,16 @@ std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> KvStubs(
   return stubs;
 }
 
-std::vector<std::shared_ptr<grpc::Channel>> Channels(const std::string& target, int n) {
+std::vector<std::shared_ptr<grpc::Channel>> Channels(const Options& o, int n) {
+  const std::string& target = o.target;
+  const auto credentials = Credentials(o);
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < n; ++i) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("ehp.bench.connection", i);
     args.SetMaxReceiveMessageSize(-1);
-    auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+    auto channel = grpc::CreateCustomChannel(target, credentials, args);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5))) {
       std::fprintf(stderr, "ehp-bench-client: cannot connect to %s\n", target.c_str());
       std::exit(1);
@@ -130,7 +176,7 @@ double Percentile(const std::vector<double>& sorted, double p) {
 }
 
 int RunLatency(const Options& o) {
-  const auto channels = Channels(o.target, o.connections > 0 ? o.connections : 4);
+  const auto channels = Channels(o, o.connections > 0 ? o.connections : 4);
   const auto stubs = KvStubs(channels);
   etcdserverpb::RangeRequest range;
   range.set_key("bench-key");
@@ -210,6 +256,77 @@ int RunLatency(const Options& o) {
   return 0;
 }
 
+// A fixed number of calls, each connection keeping in_flight of them outstanding: a call that
+// completes starts the next, until all are sent.
+int RunCount(const Options& o) {
+  const auto channels = Channels(o, o.connections > 0 ? o.connections : 4);
+  const auto stubs = KvStubs(channels);
+  etcdserverpb::RangeRequest range;
+  range.set_key("bench-key");
+  etcdserverpb::PutRequest put;
+  put.set_key("bench-count-key");
+  put.set_value(std::string(256, 'p'));
+
+  std::atomic<int> next{0}, done{0}, failed{0};
+  std::mutex mu;
+  std::condition_variable all_done;
+  std::string first_error;
+  struct Call {
+    grpc::ClientContext ctx;
+    etcdserverpb::RangeResponse range;
+    etcdserverpb::PutResponse put;
+  };
+  std::function<void(etcdserverpb::KV::Stub*)> start = [&](etcdserverpb::KV::Stub* stub) {
+    if (next.fetch_add(1) >= o.requests) return;
+    auto* call = new Call;
+    call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto finish = [&, call, stub](grpc::Status s) {
+      delete call;
+      if (!s.ok()) {
+        failed.fetch_add(1);
+        std::lock_guard lock(mu);
+        if (first_error.empty()) first_error = s.error_message();
+      }
+      if (done.fetch_add(1) + 1 == o.requests) {
+        std::lock_guard lock(mu);
+        all_done.notify_all();
+      }
+      start(stub);
+    };
+    if (o.workload == "range") {
+      stub->async()->Range(&call->ctx, &range, &call->range, std::move(finish));
+    } else {
+      stub->async()->Put(&call->ctx, &put, &call->put, std::move(finish));
+    }
+  };
+  const Clock::time_point t0 = Clock::now();
+  for (const auto& stub : stubs) {
+    for (int i = 0; i < o.in_flight; ++i) start(stub.get());
+  }
+  {
+    std::unique_lock lock(mu);
+    all_done.wait_for(lock, std::chrono::seconds(o.seconds),
+                      [&] { return done.load() == o.requests; });
+  }
+  if (done.load() != o.requests) {
+    std::fprintf(stderr, "ehp-bench-client: %d of %d calls not answered within %d s\n",
+                 o.requests - done.load(), o.requests, o.seconds);
+    std::_Exit(1);  // calls still hold references to this frame
+  }
+  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf("requests=%d failed=%d seconds=%.3f req_per_s=%.0f\n", o.requests, failed.load(), s,
+              o.requests / s);
+  int rc = 0;
+  if (failed.load() > 0) {
+    std::fprintf(stderr, "ehp-bench-client: %d calls failed, first: %s\n", failed.load(),
+                 first_error.c_str());
+    rc = 1;
+  }
+  // The last completions may still be returning through start(): no teardown under them.
+  std::fflush(stdout);
+  std::_Exit(rc);
+}
+
 // One idle watch stream.
 class WatchStream final
     : public grpc::ClientBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
@@ -266,7 +383,7 @@ class WatchStream final
 };
 
 int RunWatches(const Options& o) {
-  const auto channels = Channels(o.target, o.connections > 0 ? o.connections : 10);
+  const auto channels = Channels(o, o.connections > 0 ? o.connections : 10);
   std::vector<std::unique_ptr<etcdserverpb::Watch::Stub>> stubs;
   for (const auto& c : channels) stubs.push_back(etcdserverpb::Watch::NewStub(c));
   const std::string key = "bench-watch-key";
@@ -331,5 +448,10 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stderr);
     return 2;
   }
+  if (o.mode == "count") {
+    if (o.seconds == 0) o.seconds = 60;  // bound on the whole run
+    return RunCount(o);
+  }
+  if (o.mode == "latency" && o.seconds == 0) o.seconds = 5;
   return o.mode == "latency" ? RunLatency(o) : RunWatches(o);
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Saturation benchmark of the relay against the alternatives, measured in one run with the targets
-# interleaved: direct to etcd, through etcd-health-proxy, through HAProxy (TCP mode) and through
-# `etcd grpc-proxy`, all in front of the same single etcd member on loopback (plaintext: h2load
-# has no client certificates, and TLS would blur what the relay itself costs).
+# interleaved: direct to etcd, through etcd-health-proxy on each data path (proxy: --data-path=grpc;
+# proxy-h2: --data-path=h2 --threads=1), through HAProxy (TCP mode, nbthread 1), through
+# `etcd grpc-proxy` and through nghttpx (Debian nghttp2-proxy, h2c to h2c, --workers=1), all in
+# front of the same single etcd member on loopback (plaintext: h2load has no client certificates,
+# and TLS would blur what the relay itself costs). One I/O thread for proxy-h2, nghttpx and HAProxy
+# makes their CPU per request comparable; the gRPC data path and grpc-proxy use their own pools.
 #
 # Load: h2load (Debian nghttp2-client) sending gRPC-framed etcd requests over h2c. A gRPC error
 # still answers HTTP 200, so every run is checked by the DATA bytes it received: an error carries
@@ -19,7 +22,13 @@
 #   - a prefix Range returning 10 MiB, one at a time, each front end freshly started: throughput,
 #     CPU per request and how much the front end's peak RSS grew (in copies of the response);
 #   - 10,000 watch streams opened through each front end (freshly started) and held idle: RSS
-#     growth, CPU while idle, and one write that every stream must receive.
+#     growth, CPU while idle, and one write that every stream must receive (proxy-h2 still relays
+#     streams through the gRPC data path over an internal socket);
+#   - mutual TLS: a fixed number of linearizable Ranges with a client certificate (h2load cannot
+#     present one) through every front end that can carry it, each front end to etcd over mutual
+#     TLS too (HAProxy passes the client's TLS through to etcd): req/s and CPU per 1,000.
+# Certificates: a throwaway CA, server and client (tests/scripts/gen-certs.sh) in the work dir.
+# The instruction counts (noise-free, unlike CPU time on a shared machine) are bench/callgrind.sh.
 #
 #   bench/compare.sh [--requests=N] [--reps=N] [--out=FILE] [--rate=N] [--watches=N]
 set -euo pipefail
@@ -46,10 +55,10 @@ for arg in "$@"; do
     *) echo "compare.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
-for t in etcd etcdctl h2load nghttp haproxy python3; do
+for t in etcd etcdctl h2load nghttp haproxy nghttpx openssl python3; do
   command -v "$t" >/dev/null || { echo "compare.sh: $t is missing (tests/scripts/install-deps.sh)" >&2; exit 2; }
 done
-[ -x "$proxy_bin" ] && [ -x "$bench_client" ] || { echo "compare.sh: build first (make build)" >&2; exit 2; }
+if [ ! -x "$proxy_bin" ] || [ ! -x "$bench_client" ]; then echo "compare.sh: build first (make build)" >&2; exit 2; fi
 
 work=$(mktemp -d)
 pids=()
@@ -72,11 +81,18 @@ cpu_ms() {  # pid -> utime+stime in ms
 }
 rss_mib() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
-# One etcd member.
+certs=$work/certs
+"$root/tests/scripts/gen-certs.sh" "$certs" >/dev/null
+tls_client=(--cacert="$certs/ca.pem" --cert="$certs/client.pem" --key="$certs/client-key.pem")
+
+# One etcd member: h2c for the plaintext runs, mutual TLS on a second listener.
 etcd_port=$(free_port)
+etcd_tls_port=$(free_port)
 peer_port=$(free_port)
 etcd --name bench --data-dir "$work/etcd" \
-  --listen-client-urls "http://127.0.0.1:$etcd_port" \
+  --listen-client-urls "http://127.0.0.1:$etcd_port,https://127.0.0.1:$etcd_tls_port" \
+  --cert-file="$certs/server.pem" --key-file="$certs/server-key.pem" \
+  --trusted-ca-file="$certs/ca.pem" --client-cert-auth \
   --advertise-client-urls "http://127.0.0.1:$etcd_port" \
   --listen-peer-urls "http://127.0.0.1:$peer_port" \
   --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
@@ -94,26 +110,63 @@ done
 declare -A port pid_of
 port[direct]=$etcd_port
 pid_of[direct]=$etcd_pid
+port[direct-tls]=$etcd_tls_port
+pid_of[direct-tls]=$etcd_pid
 
-port[proxy]=$(free_port)
-"$proxy_bin" --endpoints="http://127.0.0.1:$etcd_port" --listen-addr="127.0.0.1:${port[proxy]}" \
-  --metrics-addr="127.0.0.1:$(free_port)" --log-level=warn >"$work/proxy.log" 2>&1 &
-pid_of[proxy]=$!
-pids+=("${pid_of[proxy]}")
+# Starts front end $1 (a target; NAME-tls: mutual TLS on both sides) on port $2, logging to $3;
+# sets launched.
+launch() {
+  local t=$1 p=$2 log=$3 tls=0 base=$1
+  case "$t" in *-tls) tls=1 base=${t%-tls} ;; esac
+  local up="http://127.0.0.1:$etcd_port" up_port=$etcd_port
+  [ "$tls" = 1 ] && up="https://127.0.0.1:$etcd_tls_port" up_port=$etcd_tls_port
+  case "$base" in
+    proxy | proxy-h2)
+      local args=(--endpoints="$up" --listen-addr="127.0.0.1:$p" --metrics-addr="127.0.0.1:$(free_port)"
+        --log-level=warn)
+      [ "$base" = proxy-h2 ] && args+=(--data-path=h2 --threads=1)
+      [ "$tls" = 1 ] && args+=(--cacert="$certs/ca.pem" --cert="$certs/client.pem" --key="$certs/client-key.pem"
+        --cert-file="$certs/server.pem" --key-file="$certs/server-key.pem" --trusted-ca-file="$certs/ca.pem")
+      "$proxy_bin" "${args[@]}" >>"$log" 2>&1 &
+      ;;
+    haproxy)
+      printf 'global\n  maxconn 4096\n  nbthread 1\ndefaults\n  mode tcp\n  timeout connect 2s\n  timeout client 1m\n  timeout server 1m\nlisten etcd\n  bind 127.0.0.1:%s\n  server m1 127.0.0.1:%s\n' \
+        "$p" "$up_port" >"$work/haproxy-$p.cfg"
+      haproxy -db -f "$work/haproxy-$p.cfg" >>"$log" 2>&1 &
+      ;;
+    grpc-proxy)
+      etcd grpc-proxy start --endpoints="127.0.0.1:$etcd_port" \
+        --listen-addr="127.0.0.1:$p" >>"$log" 2>&1 &
+      ;;
+    nghttpx)
+      # One process (the PID measured), one worker thread; no configuration file of the system's.
+      local fe=("-f127.0.0.1,$p;no-tls") be=("-b127.0.0.1,$up_port;;proto=h2") extra=()
+      if [ "$tls" = 1 ]; then
+        fe=("-f127.0.0.1,$p" "$certs/server-key.pem" "$certs/server.pem")
+        be=("-b127.0.0.1,$up_port;;proto=h2;tls;sni=localhost")  # the certificate names localhost
+        extra=(--no-ocsp --verify-client --verify-client-cacert="$certs/ca.pem" --cacert="$certs/ca.pem"
+          --client-private-key-file="$certs/client-key.pem" --client-cert-file="$certs/client.pem")
+      fi
+      nghttpx --conf=/dev/null --single-process --workers=1 "${fe[@]}" "${be[@]}" "${extra[@]}" \
+        --log-level=WARN --errorlog-file="$log" >>"$log" 2>&1 &
+      ;;
+  esac
+  launched=$!
+  pids+=("$launched")
+}
 
-port[haproxy]=$(free_port)
-printf 'global\n  maxconn 4096\n  nbthread 1\ndefaults\n  mode tcp\n  timeout connect 2s\n  timeout client 1m\n  timeout server 1m\nlisten etcd\n  bind 127.0.0.1:%s\n  server m1 127.0.0.1:%s\n' \
-  "${port[haproxy]}" "$etcd_port" >"$work/haproxy.cfg"
-haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
-pid_of[haproxy]=$!
-pids+=("${pid_of[haproxy]}")
-
-port[grpc-proxy]=$(free_port)
-etcd grpc-proxy start --endpoints="127.0.0.1:$etcd_port" \
-  --listen-addr="127.0.0.1:${port[grpc-proxy]}" >"$work/grpc-proxy.log" 2>&1 &
-pid_of[grpc-proxy]=$!
-pids+=("${pid_of[grpc-proxy]}")
-for t in proxy haproxy grpc-proxy; do wait_port "${port[$t]}"; done
+for t in proxy proxy-h2 haproxy grpc-proxy nghttpx; do
+  port[$t]=$(free_port)
+  launch "$t" "${port[$t]}" "$work/$t.log"
+  pid_of[$t]=$launched
+done
+tls_targets=(direct-tls proxy-tls proxy-h2-tls haproxy-tls nghttpx-tls)
+for t in "${tls_targets[@]:1}"; do
+  port[$t]=$(free_port)
+  launch "$t" "${port[$t]}" "$work/$t.log"
+  pid_of[$t]=$launched
+done
+for t in proxy proxy-h2 haproxy grpc-proxy nghttpx "${tls_targets[@]:1}"; do wait_port "${port[$t]}"; done
 
 # gRPC-framed request bodies (5-byte prefix + protobuf).
 python3 - "$work" <<'EOF'
@@ -130,13 +183,14 @@ EOF
 declare -A path=([range-linearizable]=/etcdserverpb.KV/Range [range-serializable]=/etcdserverpb.KV/Range
   [put-256b]=/etcdserverpb.KV/Put)
 workloads=(range-linearizable range-serializable put-256b)
-targets=(direct proxy haproxy grpc-proxy)
+targets=(direct proxy proxy-h2 haproxy grpc-proxy nghttpx)
+nt=${#targets[@]}
 
 # Response size of each workload, and grpc-status: 0, once per target.
 declare -A resp_bytes
 for w in "${workloads[@]}"; do
   for t in "${targets[@]}"; do
-    v=$(nghttp -v -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/$w.bin" \
+    v=$(nghttp -nv -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/$w.bin" \
       "http://127.0.0.1:${port[$t]}${path[$w]}" 2>&1)
     grep -q 'grpc-status: 0' <<<"$v" || { echo "compare.sh: $w via $t: not grpc-status 0:" >&2; echo "$v" | tail -20 >&2; exit 1; }
     n=$(grep -o 'recv DATA frame <length=[0-9]*' <<<"$v" | grep -o '[0-9]*$' | awk '{s+=$1} END {print s+0}')
@@ -149,8 +203,8 @@ echo "rep,workload,target,req_per_s,etcd_cpu_ms_per_1k,frontend_cpu_ms_per_1k,ok
 for rep in $(seq 1 "$reps"); do
   for w in "${workloads[@]}"; do
     # Rotate the order each repetition so no target always runs first (or last).
-    for i in 0 1 2 3; do
-      t=${targets[$(((i + rep) % 4))]}
+    for i in $(seq 0 $((nt - 1))); do
+      t=${targets[$(((i + rep) % nt))]}
       e0=$(cpu_ms "$etcd_pid")
       f0=0
       [ "$t" != direct ] && f0=$(cpu_ms "${pid_of[$t]}")
@@ -173,26 +227,37 @@ for rep in $(seq 1 "$reps"); do
   done
 done
 
+# Mutual TLS: the same linearizable Range, a client certificate on every connection, through
+# each front end that terminates TLS (HAProxy passes it through to etcd), interleaved likewise.
+tls=$work/tls.csv
+echo "rep,target,req_per_s,etcd_cpu_ms_per_1k,frontend_cpu_ms_per_1k,ok" >"$tls"
+ntls=${#tls_targets[@]}
+for rep in $(seq 1 "$reps"); do
+  for i in $(seq 0 $((ntls - 1))); do
+    t=${tls_targets[$(((i + rep) % ntls))]}
+    e0=$(cpu_ms "$etcd_pid")
+    f0=0
+    [ "$t" != direct-tls ] && f0=$(cpu_ms "${pid_of[$t]}")
+    ok=1
+    res=$(timeout 120 "$bench_client" count --target="127.0.0.1:${port[$t]}" --workload=range \
+      --requests="$requests" --connections=4 --in-flight=16 --seconds=100 "${tls_client[@]}" 2>&1) || ok=0
+    e1=$(cpu_ms "$etcd_pid")
+    f1=0
+    [ "$t" != direct-tls ] && f1=$(cpu_ms "${pid_of[$t]}")
+    rps=$(grep -o 'req_per_s=[0-9]*' <<<"$res" | cut -d= -f2)
+    awk -v r="$rep" -v t="$t" -v rps="${rps:-0}" -v n="$requests" -v e0="$e0" -v e1="$e1" \
+      -v f0="$f0" -v f1="$f1" -v ok="$ok" \
+      'BEGIN { printf "%s,%s,%.0f,%.1f,%.1f,%s\n", r, t, rps, (e1 - e0) * 1000 / n, (f1 - f0) * 1000 / n, ok }' >>"$tls"
+    echo "rep $rep mTLS range $t: $(tr '\n' ' ' <<<"$res")" >&2
+  done
+done
+
 # Fresh front ends for the memory figures (peak RSS must not carry earlier workloads).
 start_frontend() {  # target -> sets fe_pid, fe_port (direct: etcd itself)
+  if [ "$1" = direct ]; then fe_pid=$etcd_pid fe_port=$etcd_port; return; fi
   fe_port=$(free_port)
-  case "$1" in
-    direct) fe_pid=$etcd_pid; fe_port=$etcd_port; return ;;
-    proxy)
-      "$proxy_bin" --endpoints="http://127.0.0.1:$etcd_port" --listen-addr="127.0.0.1:$fe_port" \
-        --metrics-addr="127.0.0.1:$(free_port)" --log-level=warn >>"$work/proxy-fresh.log" 2>&1 &
-      ;;
-    haproxy)
-      sed "s/bind 127.0.0.1:[0-9]*/bind 127.0.0.1:$fe_port/" "$work/haproxy.cfg" >"$work/haproxy-fresh.cfg"
-      haproxy -db -f "$work/haproxy-fresh.cfg" >>"$work/haproxy-fresh.log" 2>&1 &
-      ;;
-    grpc-proxy)
-      etcd grpc-proxy start --endpoints="127.0.0.1:$etcd_port" \
-        --listen-addr="127.0.0.1:$fe_port" >>"$work/grpc-proxy-fresh.log" 2>&1 &
-      ;;
-  esac
-  fe_pid=$!
-  pids+=("$fe_pid")
+  launch "$1" "$fe_port" "$work/$1-fresh.log"
+  fe_pid=$launched
   wait_port "$fe_port"
 }
 stop_frontend() {  # target
@@ -207,10 +272,11 @@ lat=$work/latency.csv
 echo "rep,workload,target,p50_us,p90_us,p99_us,p999_us,failed" >"$lat"
 for rep in $(seq 1 "$reps"); do
   for w in range put; do
-    for i in 0 1 2 3; do
-      t=${targets[$(((i + rep) % 4))]}
+    for i in $(seq 0 $((nt - 1))); do
+      t=${targets[$(((i + rep) % nt))]}
+      # A failed run is a result (counted in "failed"), not a reason to stop.
       res=$("$bench_client" latency --target="127.0.0.1:${port[$t]}" --workload="$w" \
-        --rate="$rate" --seconds="$rate_seconds") || { echo "compare.sh: latency $w via $t failed: $res" >&2; exit 1; }
+        --rate="$rate" --seconds="$rate_seconds") || echo "compare.sh: latency $w via $t failed: $res" >&2
       kv() { grep -o "$1=[0-9]*" <<<"$res" | cut -d= -f2; }
       echo "$rep,$w,$t,$(kv p50_us),$(kv p90_us),$(kv p99_us),$(kv p999_us),$(kv failed)" >>"$lat"
       echo "rep $rep latency $w $t: $res" >&2
@@ -228,7 +294,7 @@ import struct, sys
 b = b"\x0a\x0cbench-large/" + b"\x12\x0cbench-large0"   # RangeRequest{key, range_end}
 open(sys.argv[1] + "/range-10mib.bin", "wb").write(b"\x00" + struct.pack(">I", len(b)) + b)
 EOF2
-v=$(nghttp -v -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/range-10mib.bin" \
+v=$(nghttp -nv -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/range-10mib.bin" \
   "http://127.0.0.1:$etcd_port/etcdserverpb.KV/Range" 2>&1)
 grep -q 'grpc-status: 0' <<<"$v" || { echo "compare.sh: 10 MiB range: not grpc-status 0" >&2; exit 1; }
 large_bytes=$(grep -o 'recv DATA frame <length=[0-9]*' <<<"$v" | grep -o '[0-9]*$' | awk '{s+=$1} END {print s+0}')
@@ -265,8 +331,7 @@ done
 # Idle watch streams through each front end (freshly started), held while CPU is sampled.
 wat=$work/watches.csv
 echo "target,streams,open_s,rss_before_mib,rss_after_mib,idle_cpu_pct,etcd_rss_before_mib,etcd_rss_after_mib,etcd_idle_cpu_pct,ok" >"$wat"
-hz=$(getconf CLK_TCK)
-for t in proxy grpc-proxy haproxy direct; do
+for t in proxy proxy-h2 nghttpx grpc-proxy haproxy direct; do
   start_frontend "$t"
   sleep 1
   r0=$(rss_now_mib "$fe_pid"); er0=$(rss_now_mib "$etcd_pid")
@@ -291,26 +356,35 @@ for t in proxy grpc-proxy haproxy direct; do
   stop_frontend "$t"
 done
 
-declare -A rss
-for t in proxy haproxy grpc-proxy; do rss[$t]=$(rss_mib "${pid_of[$t]}"); done
-python3 - "$raw" "$out" "$requests" "$reps" "$clients" "$streams" "${rss[proxy]}" "${rss[haproxy]}" "${rss[grpc-proxy]}" \
+rss=""
+for t in proxy proxy-h2 haproxy grpc-proxy nghttpx; do rss+="$t $(rss_mib "${pid_of[$t]}") MiB, "; done
+python3 - "$raw" "$out" "$requests" "$reps" "$clients" "$streams" "${rss%, }" \
   "$(etcd --version | head -1)" "$(haproxy -v | head -1)" "$("$proxy_bin" --version)" "$(h2load --version | head -1)" \
-  "$lat" "$big" "$wat" "$rate" "$rate_seconds" "$large_bytes" "$large_n" <<'EOF'
-import csv, statistics, sys, platform, os, datetime
-(raw, out, n, reps, clients, streams, rss_p, rss_h, rss_g, etcd_v, hap_v, proxy_v, h2_v,
- lat_csv, big_csv, wat_csv, rate, rate_seconds, large_bytes, large_n) = sys.argv[1:]
+  "$lat" "$big" "$wat" "$rate" "$rate_seconds" "$large_bytes" "$large_n" "$tls" "$(nghttpx --version | head -1)" \
+  "bench/compare.sh $*" "$(getconf _NPROCESSORS_ONLN)" "$(cut -d" " -f1-3 /proc/loadavg)" "$work" <<'EOF'
+import csv, glob, statistics, sys, platform, os, datetime
+(raw, out, n, reps, clients, streams, rss_all, etcd_v, hap_v, proxy_v, h2_v,
+ lat_csv, big_csv, wat_csv, rate, rate_seconds, large_bytes, large_n, tls_csv, nghttpx_v,
+ cmdline, ncpu, load, work) = sys.argv[1:]
 rows = list(csv.DictReader(open(raw)))
 bad = [r for r in rows if r["ok"] != "1"]
 def med(w, t, k):
     v = [float(r[k]) for r in rows if r["workload"] == w and r["target"] == t]
     return statistics.median(v) if v else 0.0
 workloads = ["range-linearizable", "range-serializable", "put-256b"]
-targets = ["direct", "proxy", "haproxy", "grpc-proxy"]
+targets = ["direct", "proxy", "proxy-h2", "haproxy", "grpc-proxy", "nghttpx"]
 L = ["# Relay benchmark", "",
-     "Generated by `bench/compare.sh` on %s (%s, %d CPUs; %s)." % (
-         datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), platform.platform(),
+     "Generated by `%s` on %s (%s, %d CPUs; %s)." % (
+         cmdline.strip(), datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), platform.platform(),
          os.cpu_count(), open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" \t:")),
-     "Versions: %s; %s; %s; %s." % (proxy_v, etcd_v, hap_v, h2_v), "",
+     "Versions: %s; %s; %s; %s; %s." % (proxy_v, etcd_v, hap_v, nghttpx_v, h2_v), "",
+     "The machine is shared (%s cores, load average %s at the end; other builds may run meanwhile): CPU time "
+     "and req/s here are noisy, the load generator shares the cores with the targets. The "
+     "noise-free figure is the instruction count per request of bench/callgrind.sh." % (ncpu, load), "",
+     "Front ends: proxy = `--data-path=grpc` (gRPC's call layer, its own thread pools); proxy-h2 = "
+     "`--data-path=h2 --threads=1`; nghttpx = `--single-process --workers=1`, h2c to h2c; HAProxy "
+     "TCP mode, `nbthread 1`. One I/O thread for proxy-h2, nghttpx and HAProxy is what makes their "
+     "CPU per request comparable.", "",
      "One etcd member on loopback (plaintext); every target in front of it. Load: `h2load -n %s -c %s -m %s -t 1` "
      "with gRPC-framed requests; %s interleaved repetitions (order rotated), medians shown. "
      "Every run was checked for a full response to every request (an error carries no DATA): %s." % (
@@ -324,12 +398,46 @@ for w in workloads:
         L.append("| %s | %s | %.0f | %.1f | %s | %s | %.2f |" % (
             w, t, rps, e, "-" if t == "direct" else "%.1f" % f,
             "-" if t == "direct" or e == 0 else "%.2f" % (f / e), rps / d if d else 0))
-L += ["", "Peak RSS of the front ends after all runs: proxy %s MiB, HAProxy %s MiB, grpc-proxy %s MiB." % (rss_p, rss_h, rss_g), "",
-      "Targets (issue: performance): proxy CPU per 1k requests at most 0.25 x etcd's; proxy req/s at least 0.85 x direct "
-      "and at least HAProxy's. grpc-proxy answers serializable Ranges from its cache, so its serializable row measures "
-      "the cache, not a relay; compare it on the linearizable Range and the Put.", "",
-      "Raw runs:", "", "```", open(raw).read().rstrip(), "```", ""]
+def ratio(a, b):
+    return "%.2f" % (a / b) if b else "-"
+w = "range-linearizable"
+L += ["", "Peak RSS of the front ends after all runs: %s." % rss_all, "",
+      "Targets: proxy CPU per 1k requests at most 0.25 x etcd's; proxy req/s at least 0.85 x direct "
+      "and at least HAProxy's; the h2 data path at most nghttpx's CPU per request. grpc-proxy answers "
+      "serializable Ranges from its cache, so its serializable row measures the cache, not a relay; "
+      "compare it on the linearizable Range and the Put.", "",
+      "The ratios of the targets, linearizable Range (medians):", "",
+      "| front end | CPU / 1k vs etcd's | CPU / 1k vs nghttpx's | req/s vs direct | req/s vs HAProxy |",
+      "| --- | --- | --- | --- | --- |"]
+for t in ("proxy", "proxy-h2"):
+    f = med(w, t, "frontend_cpu_ms_per_1k")
+    L.append("| %s | %s | %s | %s | %s |" % (
+        t, ratio(f, med(w, t, "etcd_cpu_ms_per_1k")), ratio(f, med(w, "nghttpx", "frontend_cpu_ms_per_1k")),
+        ratio(med(w, t, "req_per_s"), med(w, "direct", "req_per_s")),
+        ratio(med(w, t, "req_per_s"), med(w, "haproxy", "req_per_s"))))
+L += [""]
+tls = list(csv.DictReader(open(tls_csv)))
+tbad = [r for r in tls if r["ok"] != "1"]
+def tmed(t, k):
+    v = [float(r[k]) for r in tls if r["target"] == t and r["ok"] == "1"]
+    return statistics.median(v) if v else 0.0
+L += ["## Mutual TLS", "",
+      "`ehp-bench-client count --requests=%s --connections=4 --in-flight=16` with a client certificate "
+      "(h2load cannot present one): linearizable Ranges, closed loop. Each front end reaches etcd over "
+      "mutual TLS as well; HAProxy (TCP) passes the client's TLS through to etcd, so etcd terminates it. "
+      "%s interleaved repetitions, medians of the runs that completed (%s)." % (
+          n, reps, "all did" if not tbad else "%d runs FAILED" % len(tbad)), "",
+      "| target | req/s | etcd CPU ms / 1k req | front end CPU ms / 1k req | front end / etcd CPU | front end / nghttpx CPU | req/s vs direct |",
+      "| --- | --- | --- | --- | --- | --- | --- |"]
+for t in ["direct-tls", "proxy-tls", "proxy-h2-tls", "haproxy-tls", "nghttpx-tls"]:
+    rps, e, f = tmed(t, "req_per_s"), tmed(t, "etcd_cpu_ms_per_1k"), tmed(t, "frontend_cpu_ms_per_1k")
+    d = t == "direct-tls"
+    L.append("| %s | %.0f | %.1f | %s | %s | %s | %s |" % (
+        t, rps, e, "-" if d else "%.1f" % f, "-" if d else ratio(f, e),
+        "-" if d else ratio(f, tmed("nghttpx-tls", "frontend_cpu_ms_per_1k")), ratio(rps, tmed("direct-tls", "req_per_s"))))
+L += ["", "```", open(tls_csv).read().rstrip(), "```", ""]
 head = len(L)
+L += ["Raw runs (plaintext, h2load):", "", "```", open(raw).read().rstrip(), "```", ""]
 
 # Fixed-rate latency.
 lat = list(csv.DictReader(open(lat_csv)))
@@ -394,7 +502,16 @@ for r in wat:
 L += ["", "Targets: proxy RSS at most 64 MiB with 10,000 idle watch streams, idle CPU below 2% of a core. "
       "etcd's RSS moves with Go's garbage collector (it can shrink while streams are added): it only says "
       "that etcd itself holds the streams in every case.", ""]
+# What the proxies logged (--log-level=warn): errors on either data path show here.
+L += ["## Proxy logs", "", "Lines each proxy instance logged at warn level and above over the whole run "
+      "(the first 5 of each shown).", ""]
+for f in sorted(glob.glob(work + "/proxy*.log")):
+    lines = open(f, errors="replace").read().splitlines()
+    L.append("- `%s`: %d lines" % (os.path.basename(f), len(lines)))
+    if lines:
+        L += ["", "```"] + [l[:300] for l in lines[:5]] + ["```", ""]
+L.append("")
 open(out, "w").write("\n".join(L) + "\n")
-print("\n".join(L[:8 + 4 * len(workloads) + 3]))
+print("\n".join(L[:head]))
 print("\n".join(L[head:]))
 EOF

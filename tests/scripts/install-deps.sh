@@ -23,8 +23,8 @@ packages=(
   etcd-server etcd-client openssl curl prometheus python3 procps strace
   # The drills: network namespaces, faults, the HAProxy mode, the npm client, the report.
   iproute2 nftables haproxy nodejs npm gnuplot-nox
-  # Benchmarks and the HTTP/2 data path (nghttpx).
-  nghttp2-client nghttp2-proxy
+  # Benchmarks and the HTTP/2 data path (nghttpx); instruction counts (bench/callgrind.sh).
+  nghttp2-client nghttp2-proxy valgrind
   # The admin page test (headless).
   chromium
   # The fresh-machine check (tests/scripts/fresh-debian-check.sh).
