@@ -26,6 +26,8 @@ class Process {
   int Stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
   // Waits for the process to exit by itself; -1 on timeout (it keeps running).
   int Wait(std::chrono::milliseconds timeout);
+  // Its wait status once it has exited and running() or Stop() saw it; -1 before.
+  int status() const { return status_; }
 
  private:
   pid_t pid_ = -1;

@@ -2,6 +2,10 @@
 
 #include "tests/support/proxy_fixture.h"
 
+#include <sys/wait.h>
+
+#include <csignal>
+#include <iostream>
 #include <thread>
 
 namespace ehp::testing {
@@ -27,6 +31,23 @@ ProxyProcess::ProxyProcess(const std::string& dir, const std::string& endpoints,
     if (log().find("listening on") != std::string::npos || !process_.running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
+}
+
+ProxyProcess::~ProxyProcess() {
+  const bool exited = !process_.running();
+  const int status = process_.status();
+  const bool crashed = exited && WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM &&
+                       WTERMSIG(status) != SIGKILL && WTERMSIG(status) != SIGINT;
+  const std::string text = log();
+  if (!crashed && text.find("Sanitizer") == std::string::npos &&
+      text.find("runtime error:") == std::string::npos) {
+    return;
+  }
+  constexpr size_t kTail = 16 * 1024;
+  std::cerr << "the proxy on " << address() << " crashed"
+            << (crashed ? " (signal " + std::to_string(WTERMSIG(status)) + ")" : std::string())
+            << "; the end of its log:\n"
+            << (text.size() > kTail ? text.substr(text.size() - kTail) : text) << "\n";
 }
 
 CommandResult Etcdctl(const std::string& endpoint, const Certs& certs,

@@ -17,6 +17,9 @@ class ProxyProcess {
   ProxyProcess(const std::string& dir, const std::string& endpoints, const Certs& certs,
                const std::vector<std::string>& extra = {},
                const std::vector<std::string>& env = {});
+  // A proxy that crashed (a signal no test sends, or a sanitizer's report) leaves the end of
+  // its log on stderr: the test's directory, and the log with it, is removed afterwards.
+  ~ProxyProcess();
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::string url() const { return "https://" + address(); }
