@@ -44,11 +44,9 @@ int ThreadCount(const Config& c) {
 
 }  // namespace
 
-DataPath::DataPath(const Config& config, const RelayContext& relay, std::string legacy_socket,
-                   Hooks hooks)
+DataPath::DataPath(const Config& config, const RelayContext& relay, Hooks hooks)
     : config_(config),
       relay_(relay),
-      legacy_socket_(std::move(legacy_socket)),
       hooks_(std::move(hooks)),
       client_options_(ClientOptions(config_)),
       upstream_options_(UpstreamOptions(config_)),

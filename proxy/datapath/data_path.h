@@ -1,10 +1,8 @@
 // The HTTP/2 data path (--data-path=h2): the client listener, the I/O threads, and the relays
 // that run on them. nghttp2 sessions on Boost.Asio and OpenSSL take the clients' connections;
 // each thread owns its client connections and its own connections to the members, so a call is
-// relayed on one thread from its first frame to its last.
-//
-// What the path does not relay itself yet goes, frame for frame, to the proxy's gRPC relay over
-// a private unix socket (`legacy_socket`), which serves it as it always did.
+// relayed on one thread from its first frame to its last: unary calls by UnaryCall, streams by
+// StreamCall.
 #pragma once
 
 #include <atomic>
@@ -33,8 +31,7 @@ class DataPath {
   };
 
   // `relay`: the member set, registries and metrics the calls use (outlives the data path).
-  DataPath(const Config& config, const RelayContext& relay, std::string legacy_socket,
-           Hooks hooks);
+  DataPath(const Config& config, const RelayContext& relay, Hooks hooks);
   ~DataPath();
   DataPath(const DataPath&) = delete;
   DataPath& operator=(const DataPath&) = delete;
@@ -66,7 +63,6 @@ class DataPath {
 
   // For the workers.
   const Config& config() const { return config_; }
-  const std::string& legacy_socket() const { return legacy_socket_; }
   const RelayContext& relay() const { return relay_; }
   SslCtxPtr client_tls() const;
   SslCtxPtr member_tls() const;
@@ -83,7 +79,6 @@ class DataPath {
 
   const Config config_;
   const RelayContext relay_;
-  const std::string legacy_socket_;
   const Hooks hooks_;
   const H2Connection::Options client_options_;
   const H2Connection::Options upstream_options_;

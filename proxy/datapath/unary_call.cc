@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "proxy/datapath/member_links.h"
+#include "proxy/datapath/member_request.h"
+#include "proxy/datapath/pool_router.h"
 #include "proxy/datapath/worker.h"
 #include "proxy/h2/grpc_status.h"
 #include "proxy/relay/call_hold.h"
@@ -27,40 +29,6 @@ CallClass Classify(const std::string& method, const std::string& request) {
 }
 
 }  // namespace
-
-// The member set of the call's pool, as its plan sees it. Keeps the members it handed out, so
-// the plan's keys can be turned back into members.
-class UnaryCall::Router final : public MemberRouter {
- public:
-  explicit Router(const UpstreamPool& pool) : pool_(pool) {}
-
-  Key Pick(const CallClass& call, std::span<const Key> tried, bool despite_stall) override {
-    const Member* skip[16];
-    const size_t n = std::min(tried.size(), std::size(skip));
-    for (size_t i = 0; i < n; ++i) skip[i] = static_cast<const Member*>(tried[i]);
-    std::shared_ptr<Member> member =
-        pool_.Pick(call, std::span<const Member* const>(skip, n), despite_stall);
-    if (member == nullptr) return nullptr;
-    const Key key = member.get();
-    for (auto& m : picked_) {
-      if (m.get() == key) return key;
-    }
-    picked_.push_back(std::move(member));
-    return key;
-  }
-  bool Stalled() const override { return pool_.stalled(); }
-
-  std::shared_ptr<Member> Get(Key key) const {
-    for (const auto& m : picked_) {
-      if (m.get() == key) return m;
-    }
-    return nullptr;
-  }
-
- private:
-  const UpstreamPool& pool_;
-  std::vector<std::shared_ptr<Member>> picked_;
-};
 
 void UnaryCall::Start(Worker& worker, const RelayContext& relay, H2Stream& client,
                       HeaderList headers, std::string method, bool end_stream) {
@@ -122,9 +90,10 @@ void UnaryCall::OnData(H2Stream& stream, const uint8_t* data, size_t len) {
   if (request_.size() + len > limit) {
     stream.Consume(len);
     if (!answered_) {
-      AnswerClient(kResourceExhausted, "etcd-health-proxy: request message larger than "
-                                       "max-recv-bytes (" +
-                                           std::to_string(worker_.config().max_recv_bytes) + ")");
+      AnswerClient(kResourceExhausted,
+                   "etcd-health-proxy: request message larger than "
+                   "max-recv-bytes (" +
+                       std::to_string(worker_.config().max_recv_bytes) + ")");
     }
     return;
   }
@@ -156,7 +125,7 @@ void UnaryCall::Begin() {
   class_ = Classify(method_, request_);
   hedgeable_ = class_.kind == CallKind::kRead && pool_->hedge_delay().enabled();
   pool_->retry_budget().OnCall();
-  router_ = std::make_unique<Router>(*pool_);
+  router_ = std::make_unique<PoolRouter>(*pool_);
   CallPlan::Settings settings;
   settings.leaderless_wait = pool_->leaderless_wait();
   settings.hedging = hedgeable_;
@@ -169,7 +138,7 @@ void UnaryCall::Begin() {
 // The plan's steps.
 
 void UnaryCall::Execute(CallPlan::Step step) {
-  Count(step);
+  CountPlanStep(relay_, step);
   switch (step.action) {
     case CallPlan::Action::kNone:
       break;
@@ -195,22 +164,6 @@ void UnaryCall::Execute(CallPlan::Step step) {
   MaybeDelete();
 }
 
-void UnaryCall::Count(const CallPlan::Step& step) {
-  ProxyMetrics* m = relay_.metrics;
-  if (m == nullptr) return;
-  if (step.retried != RetryReason::kNone) m->retries.Inc({std::string(ToString(step.retried))});
-  if (step.retry_refused != RetryReason::kNone) {
-    m->retries_refused.Inc({std::string(ToString(step.retry_refused))});
-  }
-  if (step.hedge_outcome != nullptr) m->hedges.Inc({step.hedge_outcome});
-  if (step.hold_outcome != nullptr) {
-    m->held.Inc({step.hold_outcome});
-    if (std::string_view(step.hold_outcome) != "refused") {
-      m->hold_duration.Observe({}, std::chrono::duration<double>(step.held_for).count());
-    }
-  }
-}
-
 void UnaryCall::Send(int index, std::shared_ptr<Member> member, bool hedge) {
   if (static_cast<size_t>(index) >= attempts_.size()) attempts_.resize(index + 1);
   attempts_[index] = std::make_unique<Attempt>();
@@ -225,37 +178,18 @@ void UnaryCall::Send(int index, std::shared_ptr<Member> member, bool hedge) {
     Execute(plan_->Refused(index));
     return;
   }
-  // The request as the client sent it, for this member: its authority, hasleader when the
-  // client did not ask either way, and the time left of the client's deadline.
-  HeaderList headers;
-  headers.reserve(headers_.size() + 1);
-  bool has_key = false;
-  for (const HeaderField& f : headers_) {
-    if (f.name == ":authority") {
-      headers.push_back({":authority", member->url().Authority()});
-    } else if (f.name == "grpc-timeout" && deadline_) {
-      headers.push_back({"grpc-timeout", FormatGrpcTimeout(std::chrono::duration_cast<
-                                             std::chrono::microseconds>(*deadline_ - a.sent))});
-    } else {
-      if (f.name == "hasleader") {
-        has_key = true;
-        a.sent_hasleader = a.sent_hasleader || f.value == "true";
-      }
-      headers.push_back(f);
-    }
-  }
-  if (!has_key && class_.hasleader && pool_->inject_hasleader()) {
-    headers.push_back({"hasleader", "true"});
-    a.sent_hasleader = true;
-  }
+  MemberRequest request = MakeMemberRequest(
+      headers_, *member, class_.hasleader && pool_->inject_hasleader(), deadline_, a.sent);
+  a.sent_hasleader = request.hasleader;
   MemberConnection* connection = worker_.LinksTo(member).Pick();
-  a.stream = connection != nullptr ? connection->Open(headers, this, false) : nullptr;
+  a.stream = connection != nullptr ? connection->Open(request.headers, this, false) : nullptr;
   if (a.stream == nullptr) {
     EndAttempt(a, kUnavailable);
     Execute(plan_->Failed(
         index,
-        AttemptOutcome{kUnavailable, "etcd-health-proxy: cannot connect to member " + member->name(),
-                       true, a.sent_hasleader},
+        AttemptOutcome{kUnavailable,
+                       "etcd-health-proxy: cannot connect to member " + member->name(), true,
+                       a.sent_hasleader},
         Clock::now()));
     return;
   }
@@ -278,8 +212,7 @@ UnaryCall::Attempt* UnaryCall::AttemptOf(const H2Stream& stream) {
 
 // The members' side.
 
-void UnaryCall::OnHeaders(H2Stream& stream, HeaderList headers, HeadersKind kind,
-                          bool end_stream) {
+void UnaryCall::OnHeaders(H2Stream& stream, HeaderList headers, HeadersKind kind, bool end_stream) {
   if (&stream == client_) return;  // request trailers: not in gRPC's unary calls
   Attempt* a = AttemptOf(stream);
   if (a == nullptr || a->cancelled) return;
@@ -318,7 +251,7 @@ void UnaryCall::OnClose(H2Stream& stream, uint32_t error_code) {
     client_ = nullptr;
     if (!answered_) {
       answered_ = true;
-      if (plan_) Count(plan_->Cancelled(Clock::now()));
+      if (plan_) CountPlanStep(relay_, plan_->Cancelled(Clock::now()));
       Finished(kCancelled, nullptr);
     }
     if (hold_timer_) hold_timer_->cancel();
@@ -333,12 +266,11 @@ void UnaryCall::OnClose(H2Stream& stream, uint32_t error_code) {
     // The member's answer broke off after it began.
     if (!answered_ && client_ != nullptr) {
       answered_ = true;
-      const std::string message = "etcd-health-proxy: the answer of member " +
-                                  a->member->name() + " broke off (" +
-                                  (error_code == kConnectionLost
-                                       ? std::string("connection lost")
-                                       : std::string(nghttp2_http2_strerror(error_code))) +
-                                  ")";
+      const std::string message =
+          "etcd-health-proxy: the answer of member " + a->member->name() + " broke off (" +
+          (error_code == kConnectionLost ? std::string("connection lost")
+                                         : std::string(nghttp2_http2_strerror(error_code))) +
+          ")";
       client_->EndWithTrailers(StatusTrailers(kUnavailable, message));
       Finished(kUnavailable, a->member.get());
     }
@@ -356,8 +288,8 @@ void UnaryCall::OnClose(H2Stream& stream, uint32_t error_code) {
             : "etcd-health-proxy: member " + a->member->name() + " reset the call (" +
                   nghttp2_http2_strerror(error_code) + ")";
     EndAttempt(*a, kUnavailable);
-    Execute(plan_->Failed(a->index, AttemptOutcome{kUnavailable, message, unsent, a->sent_hasleader},
-                          Clock::now()));
+    Execute(plan_->Failed(
+        a->index, AttemptOutcome{kUnavailable, message, unsent, a->sent_hasleader}, Clock::now()));
     return;
   }
   EndAttempt(*a, a->cancelled ? kCancelled : kUnavailable);
@@ -372,8 +304,8 @@ void UnaryCall::Commit(Attempt& a) {
   if (client_ == nullptr || answered_) return;
   if (!a.response) {
     // The attempt never got an answer (no connection, reset): say why, as UNAVAILABLE.
-    AnswerClient(kUnavailable, "etcd-health-proxy: member " + a.member->name() +
-                                   " could not take the call");
+    AnswerClient(kUnavailable,
+                 "etcd-health-proxy: member " + a.member->name() + " could not take the call");
     return;
   }
   client_->connection().SubmitResponse(*client_, a.headers, a.trailers_only);
@@ -403,16 +335,16 @@ void UnaryCall::FailWith(CallPlan::Failure failure) {
       return;
     }
     case CallPlan::Failure::kMemberCallsCap: {
-      const grpc::Status s = RefuseForLimit(
-          relay_, "max-member-calls",
-          "member " + name + " has " + std::to_string(pool_->max_member_calls()) +
-              " unary calls in flight (max-member-calls)");
+      const grpc::Status s =
+          RefuseForLimit(relay_, "max-member-calls",
+                         "member " + name + " has " + std::to_string(pool_->max_member_calls()) +
+                             " unary calls in flight (max-member-calls)");
       AnswerClient(s.error_code(), s.error_message());
       return;
     }
     case CallPlan::Failure::kMemberEvicted:
-      AnswerClient(kUnavailable,
-                   "etcd-health-proxy: member " + name + " was evicted while the call waited on it");
+      AnswerClient(kUnavailable, "etcd-health-proxy: member " + name +
+                                     " was evicted while the call waited on it");
       return;
   }
 }

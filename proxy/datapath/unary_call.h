@@ -27,13 +27,14 @@
 
 namespace ehp {
 
+class PoolRouter;
 class Worker;
 
 class UnaryCall final : public StreamHandler {
  public:
   // `headers`: the client's request headers; `method`: their :path.
-  static void Start(Worker& worker, const RelayContext& relay, H2Stream& client,
-                    HeaderList headers, std::string method, bool end_stream);
+  static void Start(Worker& worker, const RelayContext& relay, H2Stream& client, HeaderList headers,
+                    std::string method, bool end_stream);
 
   // One copy of the call on one member, listed by the worker while in flight (so an eviction can
   // move it, and a hedge find it).
@@ -49,7 +50,7 @@ class UnaryCall final : public StreamHandler {
     bool cancelled = false;  // reset by us (the answer came from elsewhere, or the client left)
     bool response = false;   // its response headers arrived
     bool trailers_only = false;
-    HeaderList headers;      // the response headers (or the trailers-only answer)
+    HeaderList headers;        // the response headers (or the trailers-only answer)
     ListNode movable{this};    // in the worker's list of reads on its member
     ListNode hedgeable{this};  // in the worker's list of reads that may get a hedge
   };
@@ -68,15 +69,12 @@ class UnaryCall final : public StreamHandler {
   void OnClose(H2Stream& stream, uint32_t error_code) override;
 
  private:
-  class Router;
-
   UnaryCall(Worker& worker, const RelayContext& relay, H2Stream& client, HeaderList headers,
             std::string method);
   ~UnaryCall() override;
 
   void Begin();
   void Execute(CallPlan::Step step);
-  void Count(const CallPlan::Step& step);
   void Send(int index, std::shared_ptr<Member> member, bool hedge);
   void Commit(Attempt& attempt);
   void FailWith(CallPlan::Failure failure);
@@ -100,7 +98,7 @@ class UnaryCall final : public StreamHandler {
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   CallClass class_;
   bool hedgeable_ = false;
-  std::unique_ptr<Router> router_;
+  std::unique_ptr<PoolRouter> router_;
   std::optional<CallPlan> plan_;
   std::vector<std::unique_ptr<Attempt>> attempts_;
   Attempt* committed_ = nullptr;

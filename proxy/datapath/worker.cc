@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "proxy/datapath/data_path.h"
-#include "proxy/datapath/pass_through.h"
+#include "proxy/datapath/stream_call.h"
 #include "proxy/datapath/unary_call.h"
 
 namespace ehp {
@@ -54,7 +54,6 @@ void Worker::CloseAll() {
   std::vector<std::shared_ptr<ServerConnection>> all;
   for (const auto& [raw, c] : clients_) all.push_back(c);
   for (const auto& c : all) c->Close("the proxy is shutting down");
-  if (legacy_) legacy_->CloseAll("the proxy is shutting down");
   for (auto& [member, slot] : members_) slot.links->CloseAll("the proxy is shutting down");
   hedge_timer_.cancel();
 }
@@ -78,11 +77,11 @@ MemberLinks& Worker::LinksTo(const std::shared_ptr<Member>& shared) {
   target.port = member.url().port;
   if (member.url().tls) target.tls = path_.member_tls();
   MemberSlot& slot = members_[&member];
-  slot.links = std::make_unique<MemberLinks>(
-      io_, std::move(target), path_.upstream_options(), path_.connections_per_member(),
-      [weak = std::weak_ptr<Member>(shared)](bool failing) {
-        if (auto m = weak.lock()) m->LinksFailing(failing);
-      });
+  slot.links = std::make_unique<MemberLinks>(io_, std::move(target), path_.upstream_options(),
+                                             path_.connections_per_member(),
+                                             [weak = std::weak_ptr<Member>(shared)](bool failing) {
+                                               if (auto m = weak.lock()) m->LinksFailing(failing);
+                                             });
   return *slot.links;
 }
 
@@ -141,17 +140,6 @@ void Worker::OnHedgeTick() {
   ArmHedgeTimer();
 }
 
-MemberLinks& Worker::Legacy() {
-  if (!legacy_) {
-    MemberConnection::Target target;
-    target.name = "the gRPC relay";
-    target.unix_path = "@" + path_.legacy_socket();
-    legacy_ = std::make_unique<MemberLinks>(io_, std::move(target), path_.upstream_options(),
-                                            path_.config().upstream_connections);
-  }
-  return *legacy_;
-}
-
 void Worker::Dispatch(ServerConnection& /*connection*/, H2Stream& stream, HeaderList headers,
                       bool end_stream) {
   // nghttp2 checked the request (pseudo-headers, no connection-specific fields).
@@ -161,8 +149,8 @@ void Worker::Dispatch(ServerConnection& /*connection*/, H2Stream& stream, Header
                      end_stream);
     return;
   }
-  // Streams go, as they came, to the gRPC relay.
-  PassThrough::Start(stream, headers, end_stream, Legacy().Pick());
+  StreamCall::Start(*this, path_.relay(), stream, std::move(headers), std::move(method),
+                    end_stream);
 }
 
 }  // namespace ehp

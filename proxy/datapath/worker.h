@@ -1,7 +1,6 @@
 // One I/O thread of the data path and everything it owns: its client connections, its
-// connections to each member and to the proxy's own gRPC relay, and the calls relayed between
-// them. A call never changes thread, so none of this is locked; other threads reach a worker
-// only by posting onto its io_context.
+// connections to each member, and the calls relayed between them. A call never changes thread, so
+// none of this is locked; other threads reach a worker only by posting onto its io_context.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
@@ -56,8 +55,6 @@ class Worker final : public RequestDispatcher {
 
  private:
   void OnClientClosed(ServerConnection* connection);
-  // The connections to the proxy's own gRPC relay, which serves what this path does not yet.
-  MemberLinks& Legacy();
 
   struct MemberSlot {
     std::unique_ptr<MemberLinks> links;
@@ -76,7 +73,6 @@ class Worker final : public RequestDispatcher {
   bool hedge_armed_ = false;
   std::unordered_map<ServerConnection*, std::shared_ptr<ServerConnection>> clients_;
   std::atomic<int64_t> client_count_{0};
-  std::unique_ptr<MemberLinks> legacy_;
 };
 
 }  // namespace ehp

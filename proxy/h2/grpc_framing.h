@@ -23,8 +23,8 @@ class GrpcMessageSizer {
   // Passes the bytes of `data` to `pass` in order, except a prefix split across calls, which is
   // held until it is whole (so `on_header` can refuse the message before any byte of it
   // passed). Returns false once a message was refused; later calls pass nothing.
-  bool Feed(const uint8_t* data, size_t len, const std::function<void(const uint8_t*, size_t)>& pass,
-            const HeaderFn& on_header);
+  bool Feed(const uint8_t* data, size_t len,
+            const std::function<void(const uint8_t*, size_t)>& pass, const HeaderFn& on_header);
 
  private:
   uint8_t prefix_[kGrpcPrefixSize];
@@ -45,6 +45,11 @@ class GrpcMessageAssembler {
             const std::function<void(bool compressed, std::string_view payload)>& on_message);
   // Bytes of an incomplete message held (0 between messages).
   size_t pending() const { return buffer_.size(); }
+  // Forgets an incomplete message (its source went away).
+  void Reset() {
+    std::string().swap(buffer_);
+    failed_ = false;
+  }
 
  private:
   const size_t max_message_;

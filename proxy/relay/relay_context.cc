@@ -57,6 +57,22 @@ void RecordCall(const RelayContext& relay, const std::string& method, const grpc
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
+void CountPlanStep(const RelayContext& relay, const CallPlan::Step& step) {
+  ProxyMetrics* m = relay.metrics;
+  if (m == nullptr) return;
+  if (step.retried != RetryReason::kNone) m->retries.Inc({std::string(ToString(step.retried))});
+  if (step.retry_refused != RetryReason::kNone) {
+    m->retries_refused.Inc({std::string(ToString(step.retry_refused))});
+  }
+  if (step.hedge_outcome != nullptr) m->hedges.Inc({step.hedge_outcome});
+  if (step.hold_outcome != nullptr) {
+    m->held.Inc({step.hold_outcome});
+    if (std::string_view(step.hold_outcome) != "refused") {
+      m->hold_duration.Observe({}, std::chrono::duration<double>(step.held_for).count());
+    }
+  }
+}
+
 grpc::Status StreamEndForClient(const grpc::Status& status, const std::string& member) {
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
       status.error_message() == "etcdserver: no leader") {

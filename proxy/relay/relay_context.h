@@ -8,6 +8,7 @@
 #include "proxy/relay/method_table.h"
 #include "proxy/relay/stream_registry.h"
 #include "proxy/routing/call_holder.h"
+#include "proxy/routing/call_plan.h"
 #include "proxy/upstream/upstream_pool.h"
 
 namespace ehp {
@@ -31,6 +32,9 @@ grpc::Status RefuseForLimit(const RelayContext& relay, std::string_view limit,
 // Counts a finished call and its duration. `member` is empty when no member took it.
 void RecordCall(const RelayContext& relay, const std::string& method, const grpc::Status& status,
                 const Member* member, std::chrono::steady_clock::time_point start);
+
+// Counts what a call plan's step decided: retries, hedges, holds.
+void CountPlanStep(const RelayContext& relay, const CallPlan::Step& step);
 
 // A member's final status for a stream as the client should see it. etcd ends hasleader streams
 // with "etcdserver: no leader" after ~3 election timeouts without a leader; clientv3 takes that

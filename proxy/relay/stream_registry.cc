@@ -6,14 +6,6 @@ namespace ehp {
 // (under mu_) before it is deleted. Abort() and Move() must therefore never call back into the
 // registry.
 
-namespace {
-
-void MoveOrAbort(AbortableStream* stream, const grpc::Status& status) {
-  if (!stream->Move()) stream->Abort(status);
-}
-
-}  // namespace
-
 StreamRegistry::~StreamRegistry() {
   {
     std::lock_guard lock(mu_);
@@ -64,7 +56,7 @@ size_t StreamRegistry::CloseMember(const std::string& member, const grpc::Status
   for (const auto& [id, e] : streams_) n += e.member == member;
   if (window <= std::chrono::milliseconds(0) || n <= 1) {
     for (const auto& [id, e] : streams_) {
-      if (e.member == member) MoveOrAbort(e.stream, status);
+      if (e.member == member) e.stream->MoveOrAbort(status);
     }
     return n;
   }
@@ -96,7 +88,7 @@ void StreamRegistry::CloseLoop() {
     const Pending p = pending_.begin()->second;
     pending_.erase(pending_.begin());
     if (auto it = streams_.find(p.id); it != streams_.end() && it->second.member == p.member) {
-      MoveOrAbort(it->second.stream, p.status);
+      it->second.stream->MoveOrAbort(p.status);
     }
   }
 }

@@ -24,6 +24,11 @@ class AbortableStream {
   // Moves the stream off its member without ending it (a watch resumed on another member);
   // false when it cannot, and is to be aborted instead.
   virtual bool Move() { return false; }
+  // What an eviction does to the stream: moves it, or, when it cannot move, aborts it with
+  // `status`.
+  virtual void MoveOrAbort(const grpc::Status& status) {
+    if (!Move()) Abort(status);
+  }
   // The member the stream is relayed to.
   virtual const std::string& member_name() const = 0;
 };

@@ -1,9 +1,6 @@
 #include "proxy/server/proxy_server.h"
 
-#include <unistd.h>
-
 #include <array>
-#include <limits>
 
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
@@ -187,27 +184,51 @@ bool ProxyServer::Start(std::string* error) {
     spdlog::warn("health: no probe round completed yet; serving with every member assumed usable");
   }
   const bool h2 = config_.data_path == "h2";
-  grpc::ServerBuilder builder;
-  // With --data-path=h2 the data path owns the client listener; what it hands on arrives here
-  // over a private abstract unix socket, every client's calls on a few connections.
-  static std::atomic<int> instances{0};
-  const std::string relay_socket =
-      "ehp-relay-" + std::to_string(getpid()) + "-" + std::to_string(instances++);
-  int relay_port = 0;
   if (h2) {
-    builder.AddListeningPort("unix-abstract:" + relay_socket, grpc::InsecureServerCredentials(),
-                             &relay_port);
-  } else {
-    builder.AddListeningPort(
-        config_.listen_addr.GrpcUri(),
-        MakeListenerCredentials(config_,
-                                [this](const std::string& identity) { OnClientRefused(identity); }),
-        &port_);
+    DataPath::Hooks hooks;
+    hooks.client_refused = [this](const std::string& identity) { OnClientRefused(identity); };
+    hooks.connection_refused = [this] { OnConnectionRefused(); };
+    data_path_ = std::make_unique<DataPath>(
+        config_,
+        RelayContext{&pools_, &streams_, &methods_, &metrics_, &holder_, &call_refusal_log_},
+        std::move(hooks));
+    if (!data_path_->Start(error)) {
+      data_path_.reset();
+      return false;
+    }
+    port_ = data_path_->port();
+  } else if (!StartGrpcRelay(error)) {
+    return false;
   }
+  if (!admin_.Start(error)) {
+    if (data_path_) data_path_->Stop(std::chrono::milliseconds(0));
+    data_path_.reset();
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    server_.reset();
+    return false;
+  }
+  certificates_.Start();
+  serving_.store(true, std::memory_order_release);
+  spdlog::info("listening on {} ({}), relaying to {} member(s), {} connection(s) each{}", Address(),
+               config_.cert_file.empty()         ? "plaintext"
+               : config_.trusted_ca_file.empty() ? "TLS"
+                                                 : "mutual TLS",
+               config_.endpoints.size(), config_.upstream_connections,
+               h2 ? " (data path h2, " + std::to_string(data_path_->threads()) + " I/O threads)"
+                  : std::string());
+  return true;
+}
+
+bool ProxyServer::StartGrpcRelay(std::string* error) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(
+      config_.listen_addr.GrpcUri(),
+      MakeListenerCredentials(config_,
+                              [this](const std::string& identity) { OnClientRefused(identity); }),
+      &port_);
   // Caps on what clients may make the proxy hold (see --help, "Client listener").
-  builder.AddChannelArgument(
-      GRPC_ARG_MAX_CONCURRENT_STREAMS,
-      h2 ? std::numeric_limits<int>::max() : static_cast<int>(config_.max_concurrent_streams));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             static_cast<int>(config_.max_concurrent_streams));
   builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
                              static_cast<int>(config_.max_header_bytes));
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
@@ -229,43 +250,12 @@ bool ProxyServer::Start(std::string* error) {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.RegisterCallbackGenericService(&service_);
   server_ = builder.BuildAndStart();
-  if (server_ == nullptr || (!h2 && !config_.listen_addr.is_unix && port_ == 0)) {
-    *error = h2 ? "cannot start the gRPC relay on unix-abstract:" + relay_socket
-                : "cannot listen on " + config_.listen_addr.raw +
-                      " (address in use, not local, or no permission)";
+  if (server_ == nullptr || (!config_.listen_addr.is_unix && port_ == 0)) {
+    *error = "cannot listen on " + config_.listen_addr.raw +
+             " (address in use, not local, or no permission)";
     server_.reset();
     return false;
   }
-  if (h2) {
-    DataPath::Hooks hooks;
-    hooks.client_refused = [this](const std::string& identity) { OnClientRefused(identity); };
-    hooks.connection_refused = [this] { OnConnectionRefused(); };
-    data_path_ = std::make_unique<DataPath>(
-        config_,
-        RelayContext{&pools_, &streams_, &methods_, &metrics_, &holder_, &call_refusal_log_},
-        relay_socket, std::move(hooks));
-    if (!data_path_->Start(error)) {
-      data_path_.reset();
-      server_->Shutdown(std::chrono::system_clock::now());
-      server_.reset();
-      return false;
-    }
-    port_ = data_path_->port();
-  }
-  if (!admin_.Start(error)) {
-    server_->Shutdown(std::chrono::system_clock::now());
-    server_.reset();
-    return false;
-  }
-  certificates_.Start();
-  serving_.store(true, std::memory_order_release);
-  spdlog::info("listening on {} ({}), relaying to {} member(s), {} connection(s) each{}", Address(),
-               config_.cert_file.empty()         ? "plaintext"
-               : config_.trusted_ca_file.empty() ? "TLS"
-                                                 : "mutual TLS",
-               config_.endpoints.size(), config_.upstream_connections,
-               h2 ? " (data path h2, " + std::to_string(data_path_->threads()) + " I/O threads)"
-                  : std::string());
   return true;
 }
 
@@ -308,7 +298,7 @@ std::string ProxyServer::Address() const {
 }
 
 void ProxyServer::Shutdown() {
-  if (server_ == nullptr || stopped_) return;
+  if ((server_ == nullptr && data_path_ == nullptr) || stopped_) return;
   stopped_ = true;
   serving_.store(false, std::memory_order_release);
   const size_t streams = streams_.size();
@@ -322,8 +312,10 @@ void ProxyServer::Shutdown() {
   }
   streams_.CloseAll(
       grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcd-health-proxy is shutting down"));
-  server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
-  server_->Wait();
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
+    server_->Wait();
+  }
   if (data_path_) {
     data_path_->Stop(std::chrono::duration_cast<std::chrono::milliseconds>(
         std::max(grace_end - std::chrono::steady_clock::now(),

@@ -85,6 +85,8 @@ class ProxyServer {
   std::string StatusLine() const;
 
  private:
+  // --data-path=grpc: the client listener is gRPC's, and the relay its generic service.
+  bool StartGrpcRelay(std::string* error);
   void WatchUpstreamCertificates(const Config& config);
   // A client certificate refused by --allowed-client-names: counted, logged (rate-limited).
   void OnClientRefused(const std::string& identity);
