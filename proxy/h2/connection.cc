@@ -172,8 +172,7 @@ struct H2Callbacks {
     H2Stream* s = StreamOf(session, frame->hd.stream_id);
     if (s != nullptr && s->reset_after_end_ && !s->remote_ended_ && !s->closing_) {
       s->closing_ = true;
-      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
-                                NGHTTP2_NO_ERROR);
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
     }
     return 0;
   }

@@ -70,7 +70,7 @@ class H2Stream {
   bool has_provider_ = false;  // its HEADERS were submitted with a data source
   bool headers_sent_ = false;
   bool remote_ended_ = false;
-  bool closing_ = false;  // reset by us; the close is on its way
+  bool closing_ = false;          // reset by us; the close is on its way
   bool reset_after_end_ = false;  // ResetAfterEnd()
 
   // Incoming header block being collected.
