@@ -57,6 +57,8 @@ UnaryCall::~UnaryCall() { *alive_ = false; }
 void UnaryCall::OnData(H2Stream& stream, const uint8_t* data, size_t len) {
   if (&stream != client_) {
     Attempt* a = AttemptOf(stream);
+    // Its first message: the answer is known (the stream stays open, so this call does too).
+    if (a != nullptr && a->response && !a->decided && !a->cancelled) Decide(*a);
     if (a == nullptr || a != committed_ || answered_) {
       stream.Consume(len);  // a copy that lost, or nobody to give it to
       return;
@@ -216,34 +218,47 @@ void UnaryCall::OnHeaders(H2Stream& stream, HeaderList headers, HeadersKind kind
   if (&stream == client_) return;  // request trailers: not in gRPC's unary calls
   Attempt* a = AttemptOf(stream);
   if (a == nullptr || a->cancelled) return;
-  if (kind == HeadersKind::kTrailers) {
-    if (a != committed_ || answered_) return;
+  if (a->decided) {
+    // The trailers after the committed answer's messages.
+    if (kind != HeadersKind::kTrailers || a != committed_ || answered_) return;
     const auto status = StatusOf(headers);
     answered_ = true;
     client_->EndWithTrailers(std::move(headers));
     Finished(status ? status->code : kUnknown, a->member.get());
     return;
   }
-  if (a->response) return;
-  a->response = true;
-  a->headers = std::move(headers);
-  const auto status = end_stream ? StatusOf(a->headers) : std::nullopt;
+  if (kind == HeadersKind::kResponse) {
+    if (a->response) return;
+    a->response = true;
+    a->headers = std::move(headers);
+    a->trailers_only = end_stream;
+    if (!end_stream) return;  // its first message or its trailers decide
+  } else {
+    a->trailers = std::move(headers);
+    a->complete = true;
+  }
+  Decide(*a);
+}
+
+void UnaryCall::Decide(Attempt& a) {
+  a.decided = true;
+  const auto status = a.trailers_only ? StatusOf(a.headers)
+                      : a.complete    ? StatusOf(a.trailers)
+                                      : std::nullopt;
   const auto now = Clock::now();
-  if (end_stream && status && status->code != 0) {
-    // A trailers-only error: the plan decides whether another member may have it.
-    a->trailers_only = true;
-    EndAttempt(*a, status->code);
+  if (status && status->code != 0) {
+    // An error with no message: the plan decides whether another member may have the call.
+    EndAttempt(a, status->code);
     Execute(plan_->Failed(
-        a->index, AttemptOutcome{status->code, status->message, false, a->sent_hasleader}, now));
+        a.index, AttemptOutcome{status->code, status->message, false, a.sent_hasleader}, now));
     return;
   }
-  a->trailers_only = end_stream;
   if (hedgeable_) {
     pool_->hedge_delay().Observe(
-        std::chrono::duration_cast<std::chrono::microseconds>(now - a->sent));
+        std::chrono::duration_cast<std::chrono::microseconds>(now - a.sent));
   }
-  EndAttempt(*a, 0);
-  Execute(plan_->Answered(a->index));
+  EndAttempt(a, 0);
+  Execute(plan_->Answered(a.index));
 }
 
 void UnaryCall::OnClose(H2Stream& stream, uint32_t error_code) {
@@ -277,11 +292,11 @@ void UnaryCall::OnClose(H2Stream& stream, uint32_t error_code) {
     MaybeDelete();
     return;
   }
-  if (!a->response && !a->cancelled && plan_ && !plan_->finished()) {
+  if (!a->decided && !a->cancelled && plan_ && !plan_->finished()) {
     // No answer: never sent (refused by the member's HTTP/2 layer, or the connection failed
     // before the HEADERS went out) is provably unprocessed; anything else is unknown.
-    const bool unsent = error_code == NGHTTP2_REFUSED_STREAM ||
-                        (error_code == kConnectionLost && !stream.headers_sent());
+    const bool unsent = !a->response && (error_code == NGHTTP2_REFUSED_STREAM ||
+                                         (error_code == kConnectionLost && !stream.headers_sent()));
     const std::string message =
         error_code == kConnectionLost
             ? "etcd-health-proxy: the connection to member " + a->member->name() + " was lost"
@@ -309,9 +324,10 @@ void UnaryCall::Commit(Attempt& a) {
     return;
   }
   client_->connection().SubmitResponse(*client_, a.headers, a.trailers_only);
-  if (a.trailers_only) {
+  if (a.trailers_only || a.complete) {
     answered_ = true;
-    const auto status = StatusOf(a.headers);
+    const auto status = StatusOf(a.trailers_only ? a.headers : a.trailers);
+    if (a.complete) client_->EndWithTrailers(std::move(a.trailers));
     Finished(status ? status->code : 0, a.member.get());
   }
 }
@@ -367,13 +383,13 @@ void UnaryCall::CancelOthers(const Attempt* keep) {
 }
 
 void UnaryCall::MoveOff(Attempt& a) {
-  if (a.stream == nullptr || a.cancelled || a.response || !plan_) return;
+  if (a.stream == nullptr || a.cancelled || a.decided || !plan_) return;
   plan_->MovedOff(a.index);
   a.stream->Reset(NGHTTP2_CANCEL);  // its close comes back as a failure the plan retries
 }
 
 bool UnaryCall::CheckHedge(Attempt& a, Clock::time_point now) {
-  if (a.stream == nullptr || a.response || !plan_ || plan_->finished()) return true;
+  if (a.stream == nullptr || a.decided || !plan_ || plan_->finished()) return true;
   if (now - a.sent < pool_->hedge_delay().Get()) return false;
   Execute(plan_->HedgeDue(a.index, now));
   return true;

@@ -1,11 +1,14 @@
 // One unary call relayed by the data path itself: the client's request is kept whole until a
-// member's first response HEADERS, so a copy that provably had no effect (refused before its
+// member's answer is known, so a copy that provably had no effect (refused before its
 // handler ran, never sent, refused by the member's HTTP/2 layer) can go to another member; a
 // slow linearizable read gets a second copy (hedge); the call waits while no member can take it.
 // CallPlan decides all of that; this class does what it says over HTTP/2 streams.
 //
-// The answer is committed at the first response HEADERS that is not an error to retry: from
-// then on the member's data and trailers pass to the client as they come, with flow control.
+// A member's answer is known at its first message, or at its status when it sends none: a
+// trailers-only answer, or response HEADERS and then trailers with no DATA between them (how
+// etcd's TLS listener, Go's net/http server, sends every error). The answer is committed once
+// it is known and is not an error to retry: from then on the member's data and trailers pass
+// to the client as they come, with flow control.
 //
 // Lifetime: created on the client's request, on its connection's thread; deletes itself once
 // the client's stream and every member stream it opened are closed.
@@ -49,8 +52,11 @@ class UnaryCall final : public StreamHandler {
     bool ended = false;      // accounted as over on its member
     bool cancelled = false;  // reset by us (the answer came from elsewhere, or the client left)
     bool response = false;   // its response headers arrived
+    bool decided = false;    // its answer is known (see above)
     bool trailers_only = false;
+    bool complete = false;     // its trailers came before any message
     HeaderList headers;        // the response headers (or the trailers-only answer)
+    HeaderList trailers;       // with `complete`
     ListNode movable{this};    // in the worker's list of reads on its member
     ListNode hedgeable{this};  // in the worker's list of reads that may get a hedge
   };
@@ -76,6 +82,8 @@ class UnaryCall final : public StreamHandler {
   void Begin();
   void Execute(CallPlan::Step step);
   void Send(int index, std::shared_ptr<Member> member, bool hedge);
+  // The attempt's answer is known: the plan decides what becomes of it.
+  void Decide(Attempt& attempt);
   void Commit(Attempt& attempt);
   void FailWith(CallPlan::Failure failure);
   // Answers the client with an error of the proxy's own, trailers-only.

@@ -204,7 +204,7 @@ class PartitionTest : public ::testing::Test {
       for (std::string line; std::getline(metrics, line);) {
         if (line[0] != '#' && (line.find("method=\"Txn\"") != std::string::npos ||
                                line.find("held_calls_total") != std::string::npos ||
-                               line.find("retries_total") != std::string::npos ||
+                               line.find("retries_") != std::string::npos ||
                                line.find("hedges_total") != std::string::npos)) {
           std::printf("  %s\n", line.c_str());
         }
