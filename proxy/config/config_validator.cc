@@ -207,9 +207,6 @@ void ValidateConfig(const Config& c, const Origins& origins,
     check.Error("handshake-timeout", "must be between 100ms and 5m");
   }
   check.Range("max-connections", c.max_connections, 1, 10'000'000);
-  if (c.data_path != "grpc" && c.data_path != "h2") {
-    check.Error("data-path", "\"" + c.data_path + "\" is not grpc or h2");
-  }
   check.Range("threads", c.threads, 0, 256);
 
   // Operations.

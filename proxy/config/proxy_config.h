@@ -64,19 +64,18 @@ struct Config {
   std::string cert_file;
   std::string key_file;
   bool insecure_listen = false;
-  int64_t max_recv_bytes = 64LL << 20;            // largest request message from a client
-  int64_t max_send_bytes = (1LL << 31) - 1;       // largest response message towards a client
-  std::vector<std::string> allowed_client_names;  // CN or SAN a client certificate must name
-  int64_t max_concurrent_streams = 10000;         // HTTP/2 streams per client connection
-  int64_t max_streams = 100000;                   // streams (watch, keep-alive) open in total
-  int64_t max_header_bytes = 16 << 10;            // request metadata per call
-  int64_t max_buffer_bytes = 1LL << 30;           // memory for the listener's connection buffers
+  int64_t max_recv_bytes = 64LL << 20;                 // largest request message from a client
+  int64_t max_send_bytes = (1LL << 31) - 1;            // largest response message towards a client
+  std::vector<std::string> allowed_client_names;       // CN or SAN a client certificate must name
+  int64_t max_concurrent_streams = 10000;              // HTTP/2 streams per client connection
+  int64_t max_streams = 100000;                        // streams (watch, keep-alive) open in total
+  int64_t max_header_bytes = 16 << 10;                 // request metadata per call
+  int64_t max_buffer_bytes = 1LL << 30;                // no longer used; accepted in configurations
   std::chrono::milliseconds handshake_timeout{10000};  // TLS and HTTP/2 set-up of a connection
   int64_t max_connections = 10000;                     // client connections open at once
 
   // Data path.
-  std::string data_path = "grpc";  // "grpc" (gRPC's call layer) or "h2" (frames, libnghttp2)
-  int64_t threads = 0;             // I/O threads of the h2 data path; 0: one per core
+  int64_t threads = 0;  // I/O threads of the h2 data path; 0: one per core
 
   // Operations.
   HttpAddress metrics_addr;

@@ -156,7 +156,8 @@ std::vector<Setting> MakeSettings() {
       "upstream-connections", kUp, "N",
       [](Config& c, int64_t n) { c.upstream_connections = static_cast<int>(n); },
       [](const Config& c) { return c.upstream_connections; },
-      "HTTP/2 connections per member that all client calls share (1-64)."));
+      "HTTP/2 connections per member that all client calls share, spread over the I/O threads "
+      "(each has at least one) (1-64)."));
   s.push_back(DurationSetting(
       "keepalive-time", kUp, &Config::keepalive_time,
       "HTTP/2 ping interval on idle member connections; etcd refuses less than 5s."));
@@ -338,26 +339,22 @@ std::vector<Setting> MakeSettings() {
                            "Request metadata (headers) of one call, at most; larger calls are "
                            "refused."));
   s.push_back(BytesSetting("max-buffer-bytes", kClient, &Config::max_buffer_bytes,
-                           "Memory the client connections may hold in buffers: near it, read "
-                           "buffers shrink and then connections are closed. Keep it above "
-                           "--max-send-bytes of responses in flight."));
+                           "No longer used (accepted so that existing configurations load): "
+                           "each stream and connection is bounded by its HTTP/2 flow-control "
+                           "windows instead."));
   s.push_back(DurationSetting("handshake-timeout", kClient, &Config::handshake_timeout,
                               "Time a new client connection has to finish its TLS and HTTP/2 "
                               "set-up; a client that stalls there is disconnected."));
   s.push_back(IntSetting(
       "max-connections", kClient, "N", [](Config& c, int64_t n) { c.max_connections = n; },
       [](const Config& c) { return c.max_connections; },
-      "Client connections open at once (--data-path=h2); a connection beyond it is closed at "
-      "once, counted and logged."));
-  s.push_back(StringSetting(
-      "data-path", kClient, "PATH", &Config::data_path,
-      "How calls are relayed: grpc (gRPC's call layer) or h2 (HTTP/2 frames with libnghttp2 on "
-      "I/O threads of its own, at a fraction of the CPU)."));
+      "Client connections open at once; a connection beyond it is closed at once, counted and "
+      "logged."));
   s.push_back(IntSetting(
       "threads", kClient, "N", [](Config& c, int64_t n) { c.threads = n; },
       [](const Config& c) { return c.threads; },
-      "I/O threads of --data-path=h2, each with its own client and member connections; 0: one "
-      "per core (0-256)."));
+      "I/O threads of the data path, each with its own client and member connections (a call "
+      "stays on one thread); 0: one per core (0-256)."));
 
   s.push_back(Setting{"metrics-addr", kOps, "ADDR",
                       "Admin HTTP listener: host:port, http://host:port or https://host:port.",

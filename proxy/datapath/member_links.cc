@@ -13,13 +13,12 @@ constexpr std::chrono::milliseconds kMaxBackoff{2000};
 }  // namespace
 
 MemberLinks::MemberLinks(boost::asio::io_context& io, MemberConnection::Target target,
-                         const H2Connection::Options& options, int connections,
-                         std::function<void(bool)> on_failing)
+                         const H2Connection::Options& options, int connections, Observer observer)
     : io_(io),
       target_(std::move(target)),
       options_(options),
       max_connections_(static_cast<size_t>(std::max(1, connections))),
-      on_failing_(std::move(on_failing)) {
+      observer_(std::move(observer)) {
   if (target_.tls != nullptr && target_.session == nullptr) {
     target_.session = std::make_shared<TlsSessionSlot>();
   }
@@ -27,7 +26,8 @@ MemberLinks::MemberLinks(boost::asio::io_context& io, MemberConnection::Target t
 
 MemberLinks::~MemberLinks() {
   *alive_ = false;
-  if (failing_ && on_failing_) on_failing_(false);
+  if (failing_ && observer_.failing) observer_.failing(false);
+  if (observer_.up) observer_.up(-static_cast<int>(established()));
   CloseAll("shutting down");
 }
 
@@ -82,8 +82,9 @@ MemberConnection* MemberLinks::Dial() {
     if (alive.expired() || !*alive.lock()) return;
     if (failing_) {
       spdlog::info("member {}: connected again", target_.name);
-      if (on_failing_) on_failing_(false);
+      if (observer_.failing) observer_.failing(false);
     }
+    if (observer_.up) observer_.up(1);
     failing_ = false;
     backoff_ = std::chrono::milliseconds(0);
   };
@@ -104,6 +105,7 @@ void MemberLinks::OnClosed(MemberConnection* c) {
   // A connection that was up and then closed is replaced on the next call; one that never came
   // up means the member cannot be reached: back off before dialling again.
   if (c->ever_established()) {
+    if (observer_.up) observer_.up(-1);
     if (c->open_streams() > 0 || c->close_reason() != "closed after GOAWAY") {
       spdlog::info("member {}: connection closed: {}", target_.name, c->close_reason());
     }
@@ -111,7 +113,7 @@ void MemberLinks::OnClosed(MemberConnection* c) {
   }
   if (!failing_) {
     spdlog::warn("member {}: cannot connect: {}", target_.name, c->close_reason());
-    if (on_failing_) on_failing_(true);
+    if (observer_.failing) observer_.failing(true);
   }
   failing_ = true;
   backoff_ = std::clamp(backoff_ * 2, kFirstBackoff, kMaxBackoff);

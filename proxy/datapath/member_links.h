@@ -1,4 +1,4 @@
-// One I/O thread's HTTP/2 connections to one member (or to the proxy's own gRPC relay): a few
+// One I/O thread's HTTP/2 connections to one member: a few
 // long-lived connections that every call of the thread shares, replaced when they close or the
 // member sends GOAWAY, and redialled with back-off (100 ms doubling to 2 s) while they fail.
 // Single-threaded: owned and used by one Worker.
@@ -14,10 +14,14 @@ namespace ehp {
 
 class MemberLinks {
  public:
-  // `on_failing(true)` when dialling starts to fail, `(false)` once a connection is up again.
+  // What the member's owner hears: `failing(true)` when dialling starts to fail, `(false)` once
+  // a connection is up again; `up(+1)` and `up(-1)` as connections are established and close.
+  struct Observer {
+    std::function<void(bool failing)> failing;
+    std::function<void(int delta)> up;
+  };
   MemberLinks(boost::asio::io_context& io, MemberConnection::Target target,
-              const H2Connection::Options& options, int connections,
-              std::function<void(bool failing)> on_failing = nullptr);
+              const H2Connection::Options& options, int connections, Observer observer = {});
   ~MemberLinks();
   MemberLinks(const MemberLinks&) = delete;
   MemberLinks& operator=(const MemberLinks&) = delete;
@@ -48,7 +52,7 @@ class MemberLinks {
   MemberConnection::Target target_;
   const H2Connection::Options options_;
   const size_t max_connections_;
-  const std::function<void(bool)> on_failing_;
+  const Observer observer_;
   std::vector<std::shared_ptr<MemberConnection>> connections_;
   size_t next_ = 0;
   bool failing_ = false;

@@ -9,7 +9,6 @@
 #include "proxy/datapath/pool_router.h"
 #include "proxy/datapath/worker.h"
 #include "proxy/h2/grpc_status.h"
-#include "proxy/relay/call_hold.h"
 
 namespace ehp {
 namespace {

@@ -77,11 +77,16 @@ MemberLinks& Worker::LinksTo(const std::shared_ptr<Member>& shared) {
   target.port = member.url().port;
   if (member.url().tls) target.tls = path_.member_tls();
   MemberSlot& slot = members_[&member];
+  const std::weak_ptr<Member> weak = shared;
+  MemberLinks::Observer observer;
+  observer.failing = [weak](bool failing) {
+    if (auto m = weak.lock()) m->LinksFailing(failing);
+  };
+  observer.up = [weak](int delta) {
+    if (auto m = weak.lock()) m->ConnectionUp(delta);
+  };
   slot.links = std::make_unique<MemberLinks>(io_, std::move(target), path_.upstream_options(),
-                                             path_.connections_per_member(),
-                                             [weak = std::weak_ptr<Member>(shared)](bool failing) {
-                                               if (auto m = weak.lock()) m->LinksFailing(failing);
-                                             });
+                                             path_.connections_per_member(), std::move(observer));
   return *slot.links;
 }
 

@@ -185,11 +185,7 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
     if (changed) before = std::exchange(published_, status);
   }
   if (changed) Publish(before, std::move(status), stalled);
-  if (became_stalled) {
-    // Reads waiting on a leader that cannot reach its quorum would hang: they wait for the
-    // stall to pass instead, and go out again then.
-    for (const auto& m : set->members) m->MoveCallsOff();
-  }
+  if (became_stalled && on_stalled_) on_stalled_();
   cv_.notify_all();
 }
 

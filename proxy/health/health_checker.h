@@ -33,6 +33,10 @@ class HealthChecker {
   // calls, with its reason: its streams must move. Set before Start().
   using OnUnusable = std::function<void(Member& member, UnhealthyReason reason)>;
   void SetOnUnusable(OnUnusable f) { on_unusable_ = std::move(f); }
+  // Called (on the probe thread) when the quorum becomes stalled: reads waiting on a leader
+  // that cannot reach its quorum would hang, so they must wait for the stall to pass instead.
+  // Set before Start().
+  void SetOnStalled(std::function<void()> f) { on_stalled_ = std::move(f); }
 
   void Start();
   void Stop();
@@ -109,6 +113,7 @@ class HealthChecker {
   bool published_stalled_ = false;       // guarded by mu_
   StallTracker stall_;                   // guarded by mu_
   OnUnusable on_unusable_;
+  std::function<void()> on_stalled_;
   uint64_t rounds_ = 0;                 // guarded by mu_
   uint64_t evictions_ = 0;              // guarded by mu_
   std::vector<Event> events_;           // guarded by mu_; a ring of kMaxEvents

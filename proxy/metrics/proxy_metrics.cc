@@ -160,7 +160,8 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
                 it == open.end() ? 0 : double(it->second));
   }
   WriteHeader(&out, "etcd_health_proxy_upstream_connections",
-              "Data connections to the member that are established (READY).", "gauge");
+              "Data connections to the member that are established, over all I/O threads.",
+              "gauge");
   for (const auto& member : set->members) {
     WriteSample(&out, "etcd_health_proxy_upstream_connections", {{"member", member->name()}},
                 member->ReadyConnections());
@@ -198,7 +199,7 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
         {"max-concurrent-streams", config.max_concurrent_streams},
         {"max-held-calls", config.max_held_calls},
         {"max-held-bytes", config.max_held_bytes},
-        {"max-buffer-bytes", config.max_buffer_bytes}}) {
+        {"max-connections", config.max_connections}}) {
     WriteSample(&out, "etcd_health_proxy_limit", {{"limit", name}}, static_cast<double>(value));
   }
 

@@ -6,20 +6,6 @@
 
 namespace ehp {
 
-bool FailedBeforeSending(const grpc::Status& status, const grpc::ClientContext& call) {
-  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return false;
-  // A member that answered at all sent headers; etcd's own UNAVAILABLE errors ("etcdserver: ...")
-  // are not connection failures and are left to the routing layer.
-  if (!call.GetServerInitialMetadata().empty()) return false;
-  const std::string& message = status.error_message();
-  // "GOAWAY received": the member's GOAWAY named a last stream below this call's, or the call
-  // was still queued on the connection; gRPC fails exactly those (never seen by the member).
-  return message.find("failed to connect to all addresses") != std::string::npos ||
-         message.find("Connection refused") != std::string::npos ||
-         message.find("connections to all backends failing") != std::string::npos ||
-         message.find("GOAWAY received") != std::string::npos;
-}
-
 grpc::Status RefuseForLimit(const RelayContext& relay, std::string_view limit,
                             const std::string& message) {
   if (relay.metrics != nullptr) relay.metrics->limit_refusals.Inc({std::string(limit)});
@@ -57,6 +43,14 @@ void RecordCall(const RelayContext& relay, const std::string& method, const grpc
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
+grpc::Status HoldRefused(const CallHolder& holder, const std::string& reasons) {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      reasons + "; not held: " + std::to_string(holder.calls()) +
+                          " calls are waiting already (max-held-calls " +
+                          std::to_string(holder.max_calls()) + ", max-held-bytes " +
+                          std::to_string(holder.max_bytes()) + ")");
+}
+
 void CountPlanStep(const RelayContext& relay, const CallPlan::Step& step) {
   ProxyMetrics* m = relay.metrics;
   if (m == nullptr) return;
@@ -71,16 +65,6 @@ void CountPlanStep(const RelayContext& relay, const CallPlan::Step& step) {
       m->hold_duration.Observe({}, std::chrono::duration<double>(step.held_for).count());
     }
   }
-}
-
-grpc::Status StreamEndForClient(const grpc::Status& status, const std::string& member) {
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-      status.error_message() == "etcdserver: no leader") {
-    return grpc::Status(
-        grpc::StatusCode::UNAVAILABLE,
-        "etcd-health-proxy: member " + member + " lost its raft leader; re-open the stream");
-  }
-  return status;
 }
 
 }  // namespace ehp

@@ -1,5 +1,7 @@
-// What every relayed call needs from the proxy; owned by the relay service, outlives all calls.
+// What every relayed call needs from the proxy; owned by the ProxyServer, outlives all calls.
 #pragma once
+
+#include <grpcpp/support/status.h>
 
 #include <chrono>
 
@@ -33,18 +35,11 @@ grpc::Status RefuseForLimit(const RelayContext& relay, std::string_view limit,
 void RecordCall(const RelayContext& relay, const std::string& method, const grpc::Status& status,
                 const Member* member, std::chrono::steady_clock::time_point start);
 
+// The error for a call that could not be held: `reasons` (why no member could take it) and the
+// bounds that were reached.
+grpc::Status HoldRefused(const CallHolder& holder, const std::string& reasons);
+
 // Counts what a call plan's step decided: retries, hedges, holds.
 void CountPlanStep(const RelayContext& relay, const CallPlan::Step& step);
-
-// A member's final status for a stream as the client should see it. etcd ends hasleader streams
-// with "etcdserver: no leader" after ~3 election timeouts without a leader; clientv3 takes that
-// exact error as final for a watch (it closes the watch instead of resuming it), so it is
-// reworded: the client re-opens the stream and lands on a member that has a leader.
-grpc::Status StreamEndForClient(const grpc::Status& status, const std::string& member);
-
-// True when a failed call provably never reached a member: the connection could not be
-// established, so the request was never written. Such a call is safe to send to another member,
-// writes included.
-bool FailedBeforeSending(const grpc::Status& status, const grpc::ClientContext& call);
 
 }  // namespace ehp

@@ -26,7 +26,7 @@ enum class RetryReason {
 struct AttemptOutcome {
   int code = 0;                        // grpc::StatusCode
   std::string_view message;            // the member's error message
-  bool failed_before_sending = false;  // see FailedBeforeSending (relay_context.h)
+  bool failed_before_sending = false;  // never reached the member (not written to it)
   bool sent_hasleader = false;         // the attempt carried "hasleader: true"
 };
 

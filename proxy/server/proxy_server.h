@@ -1,8 +1,7 @@
-// The whole proxy for one Config: the upstream pool, the relay service and the client listener.
-// main() and the integration tests both run it through this class.
+// The whole proxy for one Config: the member set and its health checking, the data path (the client
+// listener and the relays), the admin plane. main() and the integration tests both run it through
+// this class.
 #pragma once
-
-#include <grpcpp/server.h>
 
 #include <atomic>
 #include <memory>
@@ -17,7 +16,6 @@
 #include "proxy/log/rate_limited.h"
 #include "proxy/metrics/proxy_metrics.h"
 #include "proxy/relay/method_table.h"
-#include "proxy/relay/relay_service.h"
 #include "proxy/relay/stream_registry.h"
 #include "proxy/server/proxy_admin_backend.h"
 #include "proxy/tls/certificate_watcher.h"
@@ -85,8 +83,6 @@ class ProxyServer {
   std::string StatusLine() const;
 
  private:
-  // --data-path=grpc: the client listener is gRPC's, and the relay its generic service.
-  bool StartGrpcRelay(std::string* error);
   void WatchUpstreamCertificates(const Config& config);
   // A client certificate refused by --allowed-client-names: counted, logged (rate-limited).
   void OnClientRefused(const std::string& identity);
@@ -107,12 +103,10 @@ class ProxyServer {
   StreamRegistry streams_;
   MethodTable methods_;
   CallHolder holder_;
-  RelayService service_;
   ProxyAdminBackend admin_backend_{this};
   AdminServer admin_;
   CertificateWatcher certificates_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<DataPath> data_path_;  // --data-path=h2: the client listener
+  std::unique_ptr<DataPath> data_path_;  // the client listener and the relays
   int port_ = 0;
   bool stopped_ = false;
   std::atomic<bool> serving_{false};

@@ -7,20 +7,14 @@
 namespace ehp {
 namespace {
 
-std::shared_ptr<const MemberSet> BuildMembers(const Config& config, const ChannelFactory& f) {
+std::shared_ptr<const MemberSet> BuildMembers(const Config& config) {
   auto set = std::make_shared<MemberSet>();
   for (const MemberUrl& url : config.endpoints) {
-    std::vector<std::shared_ptr<grpc::Channel>> channels;
-    for (int i = 0; i < config.upstream_connections; ++i) channels.push_back(f.Create(url, i));
     std::string zone;
     for (const auto& [name, z] : config.member_zones) {
       if (name == url.Authority()) zone = z;
     }
-    auto member =
-        std::make_shared<Member>(url.Authority(), url, std::move(zone), std::move(channels));
-    // The h2 data path has connections of its own; these serve the gRPC relay's calls only.
-    if (config.data_path != "h2") member->Connect();
-    set->members.push_back(std::move(member));
+    set->members.push_back(std::make_shared<Member>(url.Authority(), url, std::move(zone)));
     set->status.push_back(MemberStatus{});
   }
   return set;
@@ -40,8 +34,7 @@ uint64_t NextRandom() {
 }  // namespace
 
 UpstreamPool::UpstreamPool(const Config& config)
-    : channels_(config),
-      members_(BuildMembers(config, channels_)),
+    : members_(BuildMembers(config)),
       policy_{.writes_to_leader = config.write_routing == "leader"},
       local_zone_(config.local_zone),
       inject_hasleader_(config.inject_hasleader),
@@ -50,37 +43,9 @@ UpstreamPool::UpstreamPool(const Config& config)
       write_stall_after_(config.write_stall_after),
       max_member_calls_(config.max_member_calls),
       retry_budget_(config.retry_budget),
-      hedge_delay_(config.hedge_after, config.hedge_min) {
-  if (hedge_delay_.enabled()) hedge_thread_ = std::thread([this] { HedgeLoop(); });
-}
+      hedge_delay_(config.hedge_after, config.hedge_min) {}
 
-UpstreamPool::~UpstreamPool() {
-  {
-    std::lock_guard lock(hedge_mu_);
-    hedge_stop_ = true;
-  }
-  hedge_cv_.notify_all();
-  // Never this thread: it holds no reference to the pool, and calls end (and drop theirs) on
-  // gRPC's threads.
-  if (hedge_thread_.joinable()) hedge_thread_.join();
-}
-
-void UpstreamPool::HedgeLoop() {
-  std::vector<std::function<void()>> due;
-  std::unique_lock lock(hedge_mu_);
-  while (!hedge_stop_) {
-    const std::chrono::microseconds delay = hedge_delay_.Get();
-    const auto tick = std::clamp<std::chrono::microseconds>(delay / 4, std::chrono::milliseconds(2),
-                                                            std::chrono::milliseconds(25));
-    if (hedge_cv_.wait_for(lock, tick, [this] { return hedge_stop_; })) break;
-    lock.unlock();
-    const auto now = std::chrono::steady_clock::now();
-    for (const auto& member : members_.Get()->members) member->CollectHedges(now, delay, &due);
-    for (auto& hedge : due) hedge();  // each call keeps itself alive until its hedge is sent
-    due.clear();
-    lock.lock();
-  }
-}
+UpstreamPool::~UpstreamPool() = default;
 
 std::shared_ptr<Member> UpstreamPool::Pick(CallClass call, std::span<const Member* const> tried,
                                            bool despite_stall) const {

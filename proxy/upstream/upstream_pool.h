@@ -4,12 +4,8 @@
 // (and configuration reload) replace it as a whole.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <span>
-#include <thread>
 #include <vector>
 
 #include "proxy/config/proxy_config.h"
@@ -20,8 +16,6 @@
 #include "proxy/routing/hedge_delay.h"
 #include "proxy/routing/member_picker.h"
 #include "proxy/routing/retry_budget.h"
-#include "proxy/upstream/cancel_queue.h"
-#include "proxy/upstream/channel_factory.h"
 #include "proxy/upstream/member.h"
 
 namespace ehp {
@@ -45,7 +39,7 @@ struct MemberSet {
 
 class UpstreamPool {
  public:
-  // Opens `upstream-connections` connections to each configured member.
+  // The configured members (the data path's I/O threads connect to them).
   explicit UpstreamPool(const Config& config);
   ~UpstreamPool();
 
@@ -64,8 +58,6 @@ class UpstreamPool {
   bool resume_watches() const { return resume_watches_; }
   std::chrono::milliseconds leaderless_wait() const { return leaderless_wait_; }
   int64_t max_member_calls() const { return max_member_calls_; }
-  // Every cancellation of a call to one of these members goes through here (see CancelQueue).
-  CancelQueue& cancels() const { return cancels_; }
 
   // The error for a call that no member can take, naming each member's reason, e.g.
   // "etcd-health-proxy: no etcd member is usable (m1: no_leader, m2: unreachable)".
@@ -81,7 +73,6 @@ class UpstreamPool {
   void Publish(std::shared_ptr<const MemberSet> members) { members_.Set(std::move(members)); }
 
  private:
-  ChannelFactory channels_;
   SnapshotCell<MemberSet> members_;
   const PickPolicy policy_;
   const std::string local_zone_;
@@ -93,15 +84,6 @@ class UpstreamPool {
   mutable RetryBudget retry_budget_;
   mutable HedgeDelay hedge_delay_;
   mutable RateLimitedLog stuck_log_{std::chrono::seconds(1)};
-  mutable CancelQueue cancels_;
-
-  // One thread per member set looks for reads due for a hedge every quarter of the hedge delay:
-  // cheaper than a timer per call, which every linearizable read would pay.
-  void HedgeLoop();
-  std::mutex hedge_mu_;
-  std::condition_variable hedge_cv_;
-  bool hedge_stop_ = false;  // guarded by hedge_mu_
-  std::thread hedge_thread_;
 };
 
 }  // namespace ehp

@@ -254,10 +254,9 @@ TEST_F(EtcdctlTest, FewConnectionsPerMember) {
     ++connections;
   }
   EXPECT_GE(connections, 1u) << ss.output;
-  // The grpc data path: upstream-connections (default 2) data connections, plus the health
-  // probes' own one. The h2 data path: one per I/O thread, plus the gRPC relay's (2) while it
-  // still relays the streams, plus the probes' one.
-  const size_t most = DataPathUnderTest() == "h2" ? kThreads + 2 + 1 : 3;
+  // One data connection per I/O thread (upstream-connections, 2, spread over the threads: at
+  // least one each), plus the health probes' own one.
+  const size_t most = kThreads + 1;
   EXPECT_LE(connections, most) << ss.output;
 }
 

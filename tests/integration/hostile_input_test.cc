@@ -377,15 +377,9 @@ TEST_F(HostileInputTest, BadGrpcFramingFailsTheCall) {
   EXPECT_NE(NghttpStatus(h2::GrpcMessage(std::string("\x28\xb5\x2f\xfd", 4) + range, true),
                          {"grpc-encoding: zstd"}),
             0);
-  // The compressed flag with no grpc-encoding (identity). The gRPC relay (gRPC 1.51) takes the
-  // payload as it is and relays the bytes an uncompressed message would carry; the h2 data path
-  // relays the frame untouched and etcd refuses it (INTERNAL), as it does when called direct.
-  // Either way nothing but those bytes reaches the member.
-  if (DataPathUnderTest() == "h2") {
-    EXPECT_EQ(NghttpStatus(h2::GrpcMessage(range, true)), 13);
-  } else {
-    EXPECT_EQ(NghttpStatus(h2::GrpcMessage(range, true)), 0);
-  }
+  // The compressed flag with no grpc-encoding (identity): the frame is relayed untouched and
+  // etcd refuses it (INTERNAL), as it does when called direct.
+  EXPECT_EQ(NghttpStatus(h2::GrpcMessage(range, true)), 13);
   // A body that is not a protobuf at all is relayed untouched; etcd refuses it.
   EXPECT_NE(NghttpStatus(h2::GrpcMessage(std::string(64, '\xff'))), 0);
   // The well-formed request passes: the checks above are not refusing everything.

@@ -165,7 +165,6 @@ class PassthroughTest : public ::testing::Test {
     std::vector<std::string> args = {
         "--endpoints=http://127.0.0.1:" + std::to_string(backend_port_),
         "--listen-addr=127.0.0.1:0", "--metrics-addr=127.0.0.1:0"};
-    for (std::string& flag : ehp::testing::DataPathFlags()) args.push_back(std::move(flag));
     LoadResult r = LoadConfig(args);
     ASSERT_TRUE(r.ok());
     proxy_ = std::make_unique<ProxyServer>(r.config);

@@ -12,12 +12,6 @@
 
 namespace ehp::testing {
 
-// Flags that select the data path under test: --data-path=VALUE when the environment sets
-// EHP_TEST_DATA_PATH (CTest runs the integration suites once per data path).
-std::vector<std::string> DataPathFlags();
-// "h2" or "grpc": the data path the suites run on.
-std::string DataPathUnderTest();
-
 // A valid Config for `endpoints` with the given certificates (listener on 127.0.0.1:0), plus
 // `flags` as a user would add them.
 Config ProxyConfig(const std::string& endpoints, const Certs& certs,

@@ -24,7 +24,6 @@ ProxyProcess::ProxyProcess(const std::string& dir, const std::string& endpoints,
                                    "--key-file=" + certs.server_key(),
                                    "--trusted-ca-file=" + certs.ca(),
                                    "--metrics-addr=127.0.0.1:0"};
-  for (std::string& flag : DataPathFlags()) argv.push_back(std::move(flag));
   argv.insert(argv.end(), extra.begin(), extra.end());
   process_ = Process(argv, log_path_, env);
   for (int i = 0; i < 200; ++i) {
