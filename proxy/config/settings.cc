@@ -202,6 +202,12 @@ std::vector<Setting> MakeSettings() {
       "max-lag", kHealth, "ENTRIES", [](Config& c, int64_t n) { c.max_lag = n; },
       [](const Config& c) { return c.max_lag; },
       "Raft entries a member's applied index may trail the most advanced member's."));
+  s.push_back(DurationSetting(
+      "max-lag-time", kHealth, &Config::max_lag_time,
+      "How late a member may be: how long ago the quorum had committed the entries it has not "
+      "applied yet, or how much longer its probe reads take than the others'. A later member "
+      "takes no calls (reason lagging; its watches move) until it has caught up; the least late "
+      "member always keeps serving. 0s: lag in time is only measured, not judged."));
   s.push_back(DurationSetting("holdout-max", kHealth, &Config::holdout_max,
                               "Longest hold-out of a flapping member (doubles per flap from 2s)."));
 

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "proxy/health/least_late.h"
 #include "proxy/tls/certificate_files.h"
 
 namespace ehp {
@@ -24,6 +25,7 @@ HealthPolicy HealthChecker::PolicyFrom(const Config& c) {
   p.unreachable_threshold = c.unreachable_threshold;
   p.readmit_rounds = c.readmit_rounds;
   p.max_lag = static_cast<uint64_t>(c.max_lag);
+  p.max_lag_time = c.max_lag_time;
   p.holdout_max = c.holdout_max;
   return p;
 }
@@ -114,12 +116,24 @@ std::vector<ProbeResult> HealthChecker::RunRound() {
 }
 
 void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth::TimePoint now) {
-  const RoundVerdict verdict = EvaluateRound(results, policy_);
+  const std::vector<MemberLag> lags = lag_clock_.Observe(results, now);
+  RoundVerdict verdict = EvaluateRound(results, policy_, lags);
   const std::shared_ptr<const MemberSet> set = pool_->Members();
   bool changed = false, stalled = false, became_stalled = false;
   std::vector<MemberStatus> status, before;
   {
     std::lock_guard lock(mu_);
+    std::vector<bool> drained(health_.size());
+    for (size_t i = 0; i < health_.size(); ++i) drained[i] = health_[i].drained();
+    const int spared = SpareLeastLate(verdict.members, drained);
+    if (spared != spared_ && spared >= 0) {
+      spdlog::warn(
+          "member {} kept taking calls although lagging ({} ms, {} entries): it is the least "
+          "late, and every other member is out",
+          set->members[spared]->name(), verdict.members[spared].lag_time.total().count() / 1000,
+          verdict.members[spared].lag);
+    }
+    spared_ = spared;
     for (size_t i = 0; i < results.size(); ++i) {
       MemberHealth& h = health_[i];
       const HealthState before = h.state();
@@ -135,13 +149,15 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
       spdlog::log(
           level,
           "member {} {} -> {} reason={} status={}{}{} read={}{}{} leader={:x} term={} "
-          "raft_index={} applied_index={} lag={} learner={} errors=[{}] "
+          "raft_index={} applied_index={} lag={} lag_ms={} learner={} errors=[{}] "
           "quorum_leader={:x} quorum_term={} reads_ok={}/{} hold_ms={}",
           set->members[i]->name(), ToString(before), ToString(h.state()), ToString(h.reason()),
           ToString(p.status), p.status_error.empty() ? "" : " status_error=", p.status_error,
           ToString(p.read), p.read_error.empty() ? "" : " read_error=", p.read_error, p.leader,
-          p.raft_term, p.raft_index, p.applied_index, v.lag, p.is_learner, errors,
-          verdict.quorum.leader, verdict.quorum.term, verdict.quorum.reads_ok, results.size(),
+          p.raft_term, p.raft_index, p.applied_index, v.lag,
+          v.lag_time.known ? std::to_string(v.lag_time.total().count() / 1000) : "?", p.is_learner,
+          errors, verdict.quorum.leader, verdict.quorum.term, verdict.quorum.reads_ok,
+          results.size(),
           std::chrono::duration_cast<std::chrono::milliseconds>(h.hold_until() - now).count());
     }
     for (size_t i : ReadmitIfNoneServing(health_, verdict.members, now)) {

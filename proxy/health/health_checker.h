@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proxy/config/proxy_config.h"
+#include "proxy/health/lag_clock.h"
 #include "proxy/health/member_health.h"
 #include "proxy/health/member_prober.h"
 #include "proxy/health/probe_identity.h"
@@ -108,6 +109,8 @@ class HealthChecker {
   std::vector<MemberStatus> published_;  // guarded by mu_: last status given to the pool
   bool published_stalled_ = false;       // guarded by mu_
   StallTracker stall_;                   // guarded by mu_
+  LagClock lag_clock_;                   // the probe loop's alone
+  int spared_ = -1;                      // guarded by mu_: the member SpareLeastLate kept
   OnUnusable on_unusable_;
   uint64_t rounds_ = 0;                 // guarded by mu_
   uint64_t evictions_ = 0;              // guarded by mu_

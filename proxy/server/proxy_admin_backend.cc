@@ -23,6 +23,12 @@ std::chrono::system_clock::time_point ToSystem(std::chrono::steady_clock::time_p
              std::chrono::steady_clock::now() - t);
 }
 
+std::string Seconds(std::chrono::microseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", d.count() / 1e6);
+  return buf;
+}
+
 // The admin heartbeat runs every second; this many missed ones mean the thread is stuck.
 constexpr double kAdminLoopLimitSeconds = 10;
 
@@ -98,7 +104,8 @@ std::string ProxyAdminBackend::StatusJson() {
            ",\"raft_term\":" + std::to_string(m.probe.raft_term) +
            ",\"raft_index\":" + std::to_string(m.probe.raft_index) +
            ",\"applied_index\":" + std::to_string(m.probe.applied_index) +
-           ",\"lag\":" + std::to_string(m.verdict.lag) +
+           ",\"lag\":" + std::to_string(m.verdict.lag) + ",\"lag_seconds\":" +
+           (m.verdict.lag_time.known ? Seconds(m.verdict.lag_time.total()) : "null") +
            ",\"probe\":" + Quote(ToString(m.probe.status)) +
            ",\"since\":" + Quote(FormatTime(ToSystem(m.since))) + "}";
   }

@@ -1,0 +1,34 @@
+#include "proxy/health/least_late.h"
+
+namespace ehp {
+namespace {
+
+bool Lagging(const MemberVerdict& v) {
+  return v.reason == UnhealthyReason::kLagging &&
+         (v.kind == MemberVerdict::Kind::kFailure || v.kind == MemberVerdict::Kind::kSuspect);
+}
+
+bool LessLate(const MemberVerdict& a, const MemberVerdict& b) {
+  if (a.lag_time.total() != b.lag_time.total()) return a.lag_time.total() < b.lag_time.total();
+  return a.lag < b.lag;
+}
+
+}  // namespace
+
+int SpareLeastLate(std::span<MemberVerdict> verdicts, const std::vector<bool>& drained) {
+  int least = -1;
+  for (size_t i = 0; i < verdicts.size(); ++i) {
+    if (i < drained.size() && drained[i]) continue;
+    const MemberVerdict& v = verdicts[i];
+    if (v.kind == MemberVerdict::Kind::kGood) return -1;
+    if (Lagging(v) && (least < 0 || LessLate(v, verdicts[least]))) least = static_cast<int>(i);
+  }
+  if (least >= 0) {
+    verdicts[least].kind = MemberVerdict::Kind::kGood;
+    verdicts[least].reason = UnhealthyReason::kNone;
+    verdicts[least].spared = true;
+  }
+  return least;
+}
+
+}  // namespace ehp
