@@ -142,6 +142,10 @@ void ValidateConfig(const Config& c, const Origins& origins,
         "max-lag-time: shorter than two probe-intervals, the resolution of the estimate; members "
         "may be judged late for a round's sampling");
   }
+  if (c.maintenance_timeout < std::chrono::seconds(1) ||
+      c.maintenance_timeout > std::chrono::hours(24)) {
+    check.Error("maintenance-timeout", "must be between 1s and 24h");
+  }
   if (c.holdout_max < std::chrono::seconds(2)) check.Error("holdout-max", "must be at least 2s");
   if (c.endpoints.size() > 16) check.Error("endpoints", "at most 16 members are supported");
 

@@ -405,6 +405,10 @@ std::vector<Setting> MakeSettings() {
       "a body). At the cap a new connection closes the oldest one that has not completed a "
       "request (else the oldest idle one), counted in "
       "etcd_health_proxy_admin_connections_evicted_total."));
+  s.push_back(DurationSetting(
+      "maintenance-timeout", kOps, &Config::maintenance_timeout,
+      "POST /maintenance/defragment: how long one member's Defragment may take, and then its "
+      "catching up; past it the operation stops and leaves that member drained."));
   s.push_back(DurationSetting("shutdown-grace", kOps, &Config::shutdown_grace,
                               "On SIGTERM, how long unary calls may take to finish."));
   s.push_back(DurationSetting("cert-reload-interval", kOps, &Config::cert_reload_interval,

@@ -212,13 +212,8 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
 void HealthChecker::RecordLocked(size_t i, HealthState from, MemberHealth::TimePoint now) {
   const MemberHealth& h = health_[i];
   const std::string& name = pool_->Members()->members[i]->name();
-  Event e{std::chrono::system_clock::now(), name, from, h.state(), h.reason()};
-  if (events_.size() < kMaxEvents) {
-    events_.push_back(std::move(e));
-  } else {
-    events_[next_event_] = std::move(e);
-  }
-  next_event_ = (next_event_ + 1) % kMaxEvents;
+  AddEventLocked(
+      Event{std::chrono::system_clock::now(), name, from, h.state(), h.reason(), {}, {}});
   if (h.health_state() == HealthState::kEvicted && from != HealthState::kEvicted &&
       from != HealthState::kDrained) {
     ++evictions_;
@@ -285,6 +280,29 @@ bool HealthChecker::SetDrained(const std::string& name, bool drained) {
   return true;
 }
 
+void HealthChecker::AddEventLocked(Event e) {
+  if (events_.size() < kMaxEvents) {
+    events_.push_back(std::move(e));
+  } else {
+    events_[next_event_] = std::move(e);
+  }
+  next_event_ = (next_event_ + 1) % kMaxEvents;
+}
+
+bool HealthChecker::RecordMaintenance(const std::string& member, std::string operation,
+                                      std::string step) {
+  const std::shared_ptr<const MemberSet> set = pool_->Members();
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < set->members.size() && i < health_.size(); ++i) {
+    if (set->members[i]->name() != member) continue;
+    const HealthState state = health_[i].state();
+    AddEventLocked(Event{std::chrono::system_clock::now(), member, state, state,
+                         health_[i].reason(), std::move(operation), std::move(step)});
+    return true;
+  }
+  return false;
+}
+
 std::vector<HealthChecker::Event> HealthChecker::Events() const {
   std::lock_guard lock(mu_);
   if (events_.size() < kMaxEvents) return events_;
@@ -308,9 +326,10 @@ HealthChecker::View HealthChecker::Snapshot() const {
   view.rounds = rounds_;
   view.evictions = evictions_;
   for (size_t i = 0; i < health_.size(); ++i) {
-    view.members.push_back(MemberView{
-        set->members[i]->name(), set->members[i]->url().url, set->members[i]->zone(),
-        health_[i].state(), health_[i].reason(), health_[i].since(), verdicts_[i], probes_[i]});
+    view.members.push_back(MemberView{set->members[i]->name(), set->members[i]->url().url,
+                                      set->members[i]->zone(), health_[i].state(),
+                                      health_[i].reason(), health_[i].since(),
+                                      health_[i].health_state(), verdicts_[i], probes_[i]});
   }
   return view;
 }

@@ -47,6 +47,7 @@ class HealthChecker {
     HealthState state;
     UnhealthyReason reason;
     MemberHealth::TimePoint since;
+    HealthState health;     // the state without the drain (healthy while drained and well)
     MemberVerdict verdict;  // of the last round
     ProbeResult probe;      // of the last round
   };
@@ -60,16 +61,21 @@ class HealthChecker {
   };
   View Snapshot() const;
 
-  // A state change, as /events lists it.
+  // A state change, or a step of a maintenance operation, as /events lists it.
   struct Event {
     std::chrono::system_clock::time_point time;
     std::string member;
     HealthState from;
     HealthState to;
     UnhealthyReason reason;
+    std::string operation;  // a maintenance step: "defragment", "move-leader"; else empty
+    std::string step;       // what happened in it ("drained", "defragmented", "failed: ...")
   };
   std::vector<Event> Events() const;  // oldest first, at most kMaxEvents
   static constexpr size_t kMaxEvents = 200;
+  // Lists a step of a maintenance operation on `member` among the events (with the member's
+  // state then as both from and to). False when no member has that name.
+  bool RecordMaintenance(const std::string& member, std::string operation, std::string step);
 
   // Takes a member out of (or back into) service for maintenance, whatever its health. False
   // when no member has that name.
@@ -85,6 +91,8 @@ class HealthChecker {
   void Judge(const std::vector<ProbeResult>& results, MemberHealth::TimePoint now);
   // Requires mu_. Records a change: event, metrics.
   void RecordLocked(size_t index, HealthState from, MemberHealth::TimePoint now);
+  // Requires mu_. Appends to the ring of events.
+  void AddEventLocked(Event event);
   std::vector<MemberStatus> StatusLocked() const;
   // Publishes `status` to the pool and reports members that stopped taking calls.
   void Publish(const std::vector<MemberStatus>& before, std::vector<MemberStatus> status,
