@@ -40,7 +40,7 @@ struct MemberLag {
   bool known = false;                  // Status answered with indexes this round
   std::chrono::microseconds apply{0};  // since the quorum first had committed the next entry
   std::chrono::microseconds read{0};   // its probe read beyond the others' median
-  bool applying = false;               // its applied index moved in the last kProgressRounds
+  bool applying = false;               // its applied index moved since the previous round
   std::chrono::microseconds total() const { return std::max(apply, read); }
 };
 
@@ -48,8 +48,10 @@ class LagClock {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
 
-  // Rounds within which an applied index that moved makes a member "applying".
-  static constexpr int kProgressRounds = 3;
+  // Rounds within which an applied index that moved makes a member "applying": one, so that a
+  // member cut off from its peers (which stops applying at once) is not taken for a late one
+  // by the second round, when it is evicted.
+  static constexpr int kProgressRounds = 1;
 
   explicit LagClock(std::chrono::milliseconds horizon = std::chrono::minutes(10),
                     size_t max_points = 16384)

@@ -106,18 +106,19 @@ TEST_F(LagClockTest, ReadLagAgainstTheOthersMedian) {
   EXPECT_EQ(Round({Member(10, 10, milliseconds(90))})[0].read, microseconds(0));
 }
 
-// Scenario: "applying" follows whether the applied index moved in the last 3 rounds; the first
-// answer is only where progress is measured from.
+// Scenario: "applying" says whether the applied index moved since the previous round (a member
+// cut off from its peers stops at once); the first answer is only where progress is measured
+// from.
 TEST_F(LagClockTest, ApplyingMeansTheAppliedIndexMoved) {
   EXPECT_FALSE(Round({Member(10, 10)})[0].applying);
   EXPECT_TRUE(Round({Member(11, 11)})[0].applying);
-  EXPECT_TRUE(Round({Member(12, 11)})[0].applying);
-  EXPECT_TRUE(Round({Member(13, 11)})[0].applying);
-  EXPECT_FALSE(Round({Member(14, 11)})[0].applying);
+  EXPECT_FALSE(Round({Member(12, 11)})[0].applying);
+  EXPECT_TRUE(Round({Member(13, 13)})[0].applying);
   ProbeResult down;
   down.status = ProbeResult::Status::kTimeout;
   EXPECT_FALSE(Round({down})[0].applying);
   EXPECT_TRUE(Round({Member(15, 15)})[0].applying);
+  EXPECT_FALSE(Round({Member(16, 15)})[0].applying);
 }
 
 // Scenario: the timeline keeps points within the horizon; a member behind all of it is late by
