@@ -119,7 +119,7 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
   const std::vector<MemberLag> lags = lag_clock_.Observe(results, now);
   RoundVerdict verdict = EvaluateRound(results, policy_, lags);
   const std::shared_ptr<const MemberSet> set = pool_->Members();
-  bool changed = false, stalled = false, became_stalled = false;
+  bool changed = false, stalled = false, became_stalled = false, hold = false;
   std::vector<MemberStatus> status, before;
   {
     std::lock_guard lock(mu_);
@@ -198,9 +198,10 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
     status = StatusLocked();
     changed = status != published_ || stalled != published_stalled_;
     published_stalled_ = stalled;
+    hold = hold_writes_;
     if (changed) before = std::exchange(published_, status);
   }
-  if (changed) Publish(before, std::move(status), stalled);
+  if (changed) Publish(before, std::move(status), stalled || hold);
   if (became_stalled) {
     // Reads waiting on a leader that cannot reach its quorum would hang: they wait for the
     // stall to pass instead, and go out again then.
@@ -273,7 +274,7 @@ bool HealthChecker::SetDrained(const std::string& name, bool drained) {
     RecordLocked(i, before, std::chrono::steady_clock::now());
     status = StatusLocked();
     published = std::exchange(published_, status);
-    stalled = published_stalled_;
+    stalled = published_stalled_ || hold_writes_;
   }
   spdlog::warn("member {} {} by an operator", name, drained ? "drained" : "undrained");
   Publish(published, std::move(status), stalled);
@@ -301,6 +302,20 @@ bool HealthChecker::RecordMaintenance(const std::string& member, std::string ope
     return true;
   }
   return false;
+}
+
+void HealthChecker::HoldWrites(bool hold) {
+  std::vector<MemberStatus> status;
+  bool stalled = false;
+  {
+    std::lock_guard lock(mu_);
+    if (hold_writes_ == hold) return;
+    hold_writes_ = hold;
+    status = published_;
+    stalled = published_stalled_ || hold_writes_;
+  }
+  // Same statuses: nobody stops taking calls, only writes and linearizable reads wait (or go).
+  pool_->PublishStatus(std::move(status), stalled);
 }
 
 std::vector<HealthChecker::Event> HealthChecker::Events() const {

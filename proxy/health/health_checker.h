@@ -80,6 +80,10 @@ class HealthChecker {
   // Takes a member out of (or back into) service for maintenance, whatever its health. False
   // when no member has that name.
   bool SetDrained(const std::string& name, bool drained);
+  // Holds new writes and linearizable reads (as for a stalled quorum, up to leaderless-wait)
+  // while a maintenance operation needs none to reach the leader: a leader handing leadership
+  // over drops the proposals it gets meanwhile, and they would time out.
+  void HoldWrites(bool hold);
   // Seconds since the last judged round (for /livez); large when the loop is stuck.
   double SecondsSinceLastRound() const;
 
@@ -116,6 +120,7 @@ class HealthChecker {
   std::string logged_advice_;            // guarded by mu_: the probe-auth advice last logged
   std::vector<MemberStatus> published_;  // guarded by mu_: last status given to the pool
   bool published_stalled_ = false;       // guarded by mu_
+  bool hold_writes_ = false;             // guarded by mu_: HoldWrites
   StallTracker stall_;                   // guarded by mu_
   LagClock lag_clock_;                   // the probe loop's alone
   int spared_ = -1;                      // guarded by mu_: the member SpareLeastLate kept

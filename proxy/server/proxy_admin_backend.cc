@@ -79,6 +79,8 @@ std::string MaintenanceJson(const std::optional<MaintenanceRunner::Progress>& p,
 
 // A MoveLeader call waits for the transfer; give etcd its own request timeout and more.
 constexpr std::chrono::seconds kMoveLeaderTimeout{10};
+// Before MoveLeader, how long writes already sent to the leader may take to end.
+constexpr std::chrono::seconds kWritesInFlightTimeout{1};
 // After MoveLeader returns, how long the answer waits for the probes to see the new leader.
 constexpr std::chrono::seconds kMoveLeaderSeenTimeout{2};
 
@@ -229,7 +231,20 @@ AdminBackend::Action ProxyAdminBackend::MoveLeader(const std::string& member) {
   b->health.RecordMaintenance(member, "move-leader", "to " + target.name);
   spdlog::info("maintenance: moving leadership from {} to {} ({:x})", member, target.name,
                target.member_id);
+  // A leader handing leadership over drops the proposals it gets meanwhile (they time out after
+  // 7 s): new writes wait, those in flight on it end first, and writes go again once the probes
+  // name the new leader.
+  struct Release {
+    HealthChecker& health;
+    ~Release() { health.HoldWrites(false); }
+  } release{b->health};
+  b->health.HoldWrites(true);
+  const std::shared_ptr<Member> old_leader = b->upstream->Members()->members.at(choice.leader);
   const auto start = std::chrono::steady_clock::now();
+  while (old_leader->writes().in_flight() > 0 &&
+         std::chrono::steady_clock::now() - start < kWritesInFlightTimeout) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
   const grpc::Status s = b->prober.MoveLeader(choice.leader, target.member_id, kMoveLeaderTimeout);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
@@ -239,14 +254,14 @@ AdminBackend::Action ProxyAdminBackend::MoveLeader(const std::string& member) {
                   s.error_message());
     return {502, RefusalJson({"etcd_refused", "MoveLeader failed: " + s.error_message()})};
   }
-  // The answer waits (briefly) for the probes to name the new leader, so writes already go
-  // there when the caller restarts the old one.
   bool seen = false;
   const auto seen_deadline = std::chrono::steady_clock::now() + kMoveLeaderSeenTimeout;
   while (!(seen = b->health.Snapshot().quorum.leader == target.member_id) &&
          std::chrono::steady_clock::now() < seen_deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  const auto held = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
   b->health.RecordMaintenance(
       member, "move-leader",
       "moved to " + target.name + " in " + std::to_string(took.count()) + " ms");
@@ -255,6 +270,7 @@ AdminBackend::Action ProxyAdminBackend::MoveLeader(const std::string& member) {
   return {200, "{\"from\":" + Quote(member) + ",\"to\":" + Quote(target.name) +
                    ",\"to_member_id\":" + Quote(Hex(target.member_id)) +
                    ",\"took_ms\":" + std::to_string(took.count()) +
+                   ",\"writes_held_ms\":" + std::to_string(held.count()) +
                    ",\"seen_by_probes\":" + (seen ? "true" : "false") + "}\n"};
 }
 
