@@ -123,13 +123,15 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
   std::vector<MemberStatus> status, before;
   {
     std::lock_guard lock(mu_);
-    std::vector<bool> drained(health_.size());
-    for (size_t i = 0; i < health_.size(); ++i) drained[i] = health_[i].drained();
-    const int spared = SpareLeastLate(verdict.members, drained);
+    std::vector<MemberServing> serving(health_.size());
+    for (size_t i = 0; i < health_.size(); ++i) {
+      serving[i] = MemberServing{health_[i].drained(), health_[i].usable()};
+    }
+    const int spared = SpareLeastLate(verdict.members, serving);
     if (spared != spared_ && spared >= 0) {
       spdlog::warn(
           "member {} kept taking calls although lagging ({} ms, {} entries): it is the least "
-          "late, and every other member is out",
+          "late, and no other member would be left to serve",
           set->members[spared]->name(), verdict.members[spared].lag_time.total().count() / 1000,
           verdict.members[spared].lag);
     }

@@ -15,13 +15,19 @@ bool LessLate(const MemberVerdict& a, const MemberVerdict& b) {
 
 }  // namespace
 
-int SpareLeastLate(std::span<MemberVerdict> verdicts, const std::vector<bool>& drained) {
+int SpareLeastLate(std::span<MemberVerdict> verdicts, std::span<const MemberServing> members) {
   int least = -1;
   for (size_t i = 0; i < verdicts.size(); ++i) {
-    if (i < drained.size() && drained[i]) continue;
+    const MemberServing m = i < members.size() ? members[i] : MemberServing{};
+    if (m.drained) continue;
     const MemberVerdict& v = verdicts[i];
     if (v.kind == MemberVerdict::Kind::kGood) return -1;
-    if (Lagging(v) && (least < 0 || LessLate(v, verdicts[least]))) least = static_cast<int>(i);
+    if (Lagging(v)) {
+      if (least < 0 || LessLate(v, verdicts[least])) least = static_cast<int>(i);
+    } else if (m.usable && v.kind != MemberVerdict::Kind::kImmediate) {
+      // It serves on this round (an unconfirmed round, or a first failure, evicts nobody).
+      return -1;
+    }
   }
   if (least >= 0) {
     verdicts[least].kind = MemberVerdict::Kind::kGood;

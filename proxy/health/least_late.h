@@ -1,6 +1,6 @@
 // Never every member out for lag: lag is relative (a whole cluster applying slowly is no reason
-// to send calls nowhere), so when no member outside a drain has a good verdict and some are
-// lagging, the least late of those keeps serving. Pure: verdicts in, verdicts out.
+// to send calls nowhere), so when nothing but lagging members would be left to serve, the least
+// late of those keeps serving. Pure: verdicts in, verdicts out.
 #pragma once
 
 #include <span>
@@ -10,9 +10,17 @@
 
 namespace ehp {
 
-// When no member that is not drained has a good verdict, turns the verdict of the least late
-// lagging one (by lag in time, then in entries) into a good one, marked spared. `drained` is in
-// the same order as `verdicts` (missing entries: not drained). Returns the index spared, or -1.
-int SpareLeastLate(std::span<MemberVerdict> verdicts, const std::vector<bool>& drained);
+// What SpareLeastLate needs to know of a member besides its verdict.
+struct MemberServing {
+  bool drained = false;  // taken out by an operator: neither serves nor is spared
+  bool usable = false;   // takes calls now
+};
+
+// When some members are lagging and no other member outside a drain serves on (takes calls now
+// with a verdict that is not lagging) or is good this round, turns the verdict of the least late
+// lagging one (by lag in time, then in entries) into a good one, marked spared. `members` is in
+// the same order as `verdicts` (missing entries: not drained, not usable). Returns the index
+// spared, or -1.
+int SpareLeastLate(std::span<MemberVerdict> verdicts, std::span<const MemberServing> members);
 
 }  // namespace ehp

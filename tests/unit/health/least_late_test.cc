@@ -1,5 +1,5 @@
 // Never every member out for lag: the least late lagging member is kept when no other member
-// outside a drain has a good verdict.
+// outside a drain would serve on.
 #include "proxy/health/least_late.h"
 
 #include <gtest/gtest.h>
@@ -60,9 +60,29 @@ TEST(SpareLeastLateTest, OthersOutOrDrained) {
   EXPECT_EQ(SpareLeastLate(v, {}), 1);
 
   std::vector<MemberVerdict> w{Good(), Lagging(milliseconds(900)), Lagging(milliseconds(800))};
-  EXPECT_EQ(SpareLeastLate(w, {true, false, true}), 1) << "the drained ones neither serve nor "
-                                                          "get spared";
+  const std::vector<MemberServing> drained{{true, false}, {false, true}, {true, false}};
+  EXPECT_EQ(SpareLeastLate(w, drained), 1) << "the drained ones neither serve nor get spared";
   EXPECT_EQ(w[2].kind, Kind::kFailure);
+}
+
+// Scenario: the other members still take calls though this round confirms nothing (reads
+// failing everywhere for a moment, an election): they serve on, so the late member is not
+// kept; once they are out (evicted), it is.
+TEST(SpareLeastLateTest, NothingSparedWhileOthersServeUnconfirmed) {
+  MemberVerdict unconfirmed;
+  unconfirmed.kind = Kind::kUnconfirmed;
+  std::vector<MemberVerdict> v{Lagging(milliseconds(6000)), unconfirmed, unconfirmed};
+  const std::vector<MemberServing> serving{{false, true}, {false, true}, {false, true}};
+  EXPECT_EQ(SpareLeastLate(v, serving), -1);
+  EXPECT_EQ(v[0].kind, Kind::kFailure);
+  const std::vector<MemberServing> others_out{{false, true}, {false, false}, {false, false}};
+  EXPECT_EQ(SpareLeastLate(v, others_out), 0);
+  // A member that lost its leader is out now, whatever its state says.
+  MemberVerdict no_leader;
+  no_leader.kind = Kind::kImmediate;
+  no_leader.reason = UnhealthyReason::kNoLeader;
+  std::vector<MemberVerdict> w{Lagging(milliseconds(6000)), no_leader, no_leader};
+  EXPECT_EQ(SpareLeastLate(w, serving), 0);
 }
 
 // Scenario: equal lag in time (the entries rule, max-lag, with no time measured): fewer entries
