@@ -14,6 +14,7 @@
 #                        fetched into build/etcd), or an exact fetched version (3.5.16, 3.5.30);
 #                        EHP_ETCD_VERSION in the environment sets the default
 #     --pre-vote         etcd with --pre-vote=true (3.5 has it on already)
+#     --fill-mib=N       defrag scenario: MiB of free pages in the database (default 64)
 #     --check            exit 1 when a proxy run misses its target (report.py --check)
 #     --npm-client       also run chaos/npm-client (the npm etcd3 library, with its circuit
 #                        breaker) next to the load generator; needs node and, once,
@@ -48,6 +49,7 @@ for arg in "$@"; do
     --short) modes=proxy,direct scenarios=follower-cut,leader-cut ;;
     --out=*) out=${arg#*=} ;;
     --pre-vote) export ETCD_EXTRA_FLAGS="--pre-vote=true" ;;
+    --fill-mib=*) fill_mib=${arg#*=} ;;
     --check) check=1 ;;
     --npm-client) npm=1 ;;
     --etcd=*) export EHP_ETCD_VERSION=${arg#*=} ;;
@@ -329,7 +331,7 @@ run_fault() {
         mark "fault_start POST /maintenance/defragment"
         curl -s -XPOST "http://127.0.0.1:$(cat "$dir/admin_port")/maintenance/defragment" \
           >"$dir/defragment.json" || true
-        for _ in $(seq 1 600); do
+        for _ in $(seq 1 3000); do
           curl -s "http://127.0.0.1:$(cat "$dir/admin_port")/status" | grep -q '"maintenance":null' && break
           sleep 0.1
         done
@@ -375,7 +377,7 @@ fill_database() {
 fault_seconds() {
   case "$1" in
     leader-cut | freeze | kill | leader-restart) echo 5 ;;
-    defrag) echo 20 ;;
+    defrag) echo $((20 + fill_mib / 8)) ;;
     rolling-restart) echo $((members * 6)) ;;
     *) echo 10 ;;
   esac
