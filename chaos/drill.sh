@@ -14,6 +14,7 @@
 #                        fetched into build/etcd), or an exact fetched version (3.5.16, 3.5.30);
 #                        EHP_ETCD_VERSION in the environment sets the default
 #     --pre-vote         etcd with --pre-vote=true (3.5 has it on already)
+#     --fill-mib=N       defrag scenario: MiB of free pages in the database (default 64)
 #     --check            exit 1 when a proxy run misses its target (report.py --check)
 #     --npm-client       also run chaos/npm-client (the npm etcd3 library, with its circuit
 #                        breaker) next to the load generator; needs node and, once,
@@ -38,6 +39,8 @@ check=0
 npm=0
 warmup=5     # seconds of load before the fault
 recovery=12  # seconds of load after the heal
+slow_rate=160kbit  # slow-follower: a follower's incoming peer traffic, below what the load needs
+fill_mib=64        # defrag: MiB written, deleted and compacted before the load starts
 for arg in "$@"; do
   case "$arg" in
     --modes=*) modes=${arg#*=} ;;
@@ -46,6 +49,7 @@ for arg in "$@"; do
     --short) modes=proxy,direct scenarios=follower-cut,leader-cut ;;
     --out=*) out=${arg#*=} ;;
     --pre-vote) export ETCD_EXTRA_FLAGS="--pre-vote=true" ;;
+    --fill-mib=*) fill_mib=${arg#*=} ;;
     --check) check=1 ;;
     --npm-client) npm=1 ;;
     --etcd=*) export EHP_ETCD_VERSION=${arg#*=} ;;
@@ -56,6 +60,7 @@ done
 [ "$members" = 3 ] || [ "$members" = 5 ] || { echo "drill.sh: --members is 3 or 5" >&2; exit 2; }
 if [ -z "$scenarios" ]; then
   scenarios=follower-cut,leader-cut,oneway-in,oneway-out,freeze,kill,latency,loss,blackhole,rolling-restart
+  scenarios+=,slow-follower,defrag,leader-restart
   [ "$members" = 5 ] && scenarios+=,zone-loss
 fi
 [ "$(id -u)" -eq 0 ] || { echo "drill.sh: needs root (network namespaces)" >&2; exit 77; }
@@ -309,13 +314,70 @@ run_fault() {
       done
       mark "fault_end"
       ;;
+    slow-follower)
+      # Its incoming peer traffic below what the write load needs: its apply lag grows by about
+      # half a second per second, without an election.
+      m=$(follower)
+      mark "fault_start member=m$m incoming peer link rate-limited to $slow_rate"
+      "$here/topology.sh" slow-in "$tag" "$m" "$slow_rate"
+      sleep 10
+      "$here/topology.sh" clear "$tag" "$m"
+      mark "fault_end"
+      ;;
+    defrag)
+      # Every member defragmented in turn, its database holding $fill_mib MiB of free pages:
+      # through the proxy's endpoint (one at a time, drained first), by hand otherwise.
+      if [ "$mode" = proxy ]; then
+        mark "fault_start POST /maintenance/defragment"
+        curl -s -XPOST "http://127.0.0.1:$(cat "$dir/admin_port")/maintenance/defragment" \
+          >"$dir/defragment.json" || true
+        for _ in $(seq 1 3000); do
+          curl -s "http://127.0.0.1:$(cat "$dir/admin_port")/status" | grep -q '"maintenance":null' && break
+          sleep 0.1
+        done
+      else
+        mark "fault_start etcdctl defrag on each member in turn"
+        for m in $(seq 1 "$members"); do etcdctl_m "$m" defrag --command-timeout=60s || true; done
+      fi
+      mark "fault_end"
+      ;;
+    leader-restart)
+      m=$(leader)
+      if [ "$mode" = proxy ]; then
+        # Leadership handed over first: the restart costs no election.
+        mark "fault_start POST /members/$(ip_of "$m"):2379/move-leader, then restart m$m"
+        curl -s -XPOST "http://127.0.0.1:$(cat "$dir/admin_port")/members/$(ip_of "$m"):2379/move-leader" \
+          >"$dir/move-leader.json" || true
+      else
+        mark "fault_start restart leader m$m (an election)"
+      fi
+      "$here/topology.sh" signal "$tag" "$m" TERM "$state"
+      sleep 1
+      "$here/topology.sh" restart "$tag" "$m" "$state"
+      wait_healthy "$m" 20 || true
+      mark "fault_end"
+      ;;
     *) echo "drill.sh: unknown scenario $s" >&2; exit 2 ;;
   esac
 }
 
+# A database with $fill_mib MiB of free pages for the defrag scenario: written, deleted and
+# compacted through member 1 before the load starts.
+fill_database() {
+  local i rev v
+  v=$(head -c 1000000 /dev/zero | tr '\0' x)
+  for i in $(seq 1 "$fill_mib"); do
+    printf '%s' "$v" | etcdctl_m 1 put "/fill/$i" >/dev/null
+  done
+  etcdctl_m 1 del --prefix /fill/ >/dev/null
+  rev=$(etcdctl_m 1 get / -w json | sed 's/.*"revision":\([0-9]*\).*/\1/')
+  etcdctl_m 1 compact --physical "$rev" >/dev/null
+}
+
 fault_seconds() {
   case "$1" in
-    leader-cut | freeze | kill) echo 5 ;;
+    leader-cut | freeze | kill | leader-restart) echo 5 ;;
+    defrag) echo $((20 + fill_mib / 8)) ;;
     rolling-restart) echo $((members * 6)) ;;
     *) echo 10 ;;
   esac
@@ -334,6 +396,7 @@ for s in "${scenario_list[@]}"; do
     echo "== $s / $mode"
     "$here/topology.sh" up "$tag" "$members" "$certs" "$state" >"$dir/topology.log" 2>&1 ||
       { cat "$dir/topology.log" >&2; exit 1; }
+    [ "$s" = defrag ] && fill_database
     start_frontend "$mode" "$dir"
     duration=$((warmup + $(fault_seconds "$s") + recovery))
     mark "load_start"

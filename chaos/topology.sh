@@ -15,6 +15,8 @@
 #   topology.sh loss TAG I peer|client PCT  drop PCT% of the link's packets, both ways
 #   topology.sh netem TAG I peer|client ARGS... tc netem on a link (delay 200ms 50ms)
 #   topology.sh slow TAG I peer|client RATE what member I sends on the link is rate-limited
+#   topology.sh slow-in TAG I RATE          what member I receives on its peer link is
+#                                           rate-limited (it falls behind under write load)
 #   topology.sh blackhole TAG I             client link drops everything, both ways, no RST
 #   topology.sh clear TAG I                 undo cut, oneway, loss, netem, slow and blackhole
 #   topology.sh down TAG STATEDIR           stop etcd (by PID) and remove everything
@@ -170,6 +172,12 @@ case "$cmd" in
     ip netns exec "$(ns "$tag" "$2")" tc qdisc replace dev "${3}0" root tbf rate "$4" \
       burst 16kbit latency 5s
     ;;
+  slow-in)
+    # The root end of member I's peer veth carries what the others send it: rate-limited with a
+    # deep queue, its appends arrive late and it applies late, while it keeps its leader (the
+    # flow never stops long enough for an election).
+    tc qdisc replace dev "${tag}p$2" root tbf rate "$3" burst 32kbit latency 30s
+    ;;
   blackhole)
     drop "$2" "iifname client0"
     drop "$2" "oifname client0"
@@ -182,6 +190,7 @@ case "$cmd" in
       ip netns exec "$name" tc qdisc del dev "$dev" ingress 2>/dev/null || true
       ip -n "$name" link set "$dev" up
     done
+    tc qdisc del dev "${tag}p$2" root 2>/dev/null || true
     ;;
   heal) ip -n "$(ns "$tag" "$2")" link set peer0 up ;;
   down)

@@ -81,13 +81,15 @@ std::string SummaryJson(const WorkloadStats& s, int duration) {
       buf, sizeof buf,
       "{\"duration_s\":%d,\"reads\":%s,\"writes\":%s,\"longest_write_gap_ms\":%.0f,"
       "\"longest_read_ms\":%.0f,\"writes_in_flight_max\":%lu,\"watch\":{\"events\":%lu,"
-      "\"missed\":%lu,\"duplicates\":%lu,\"out_of_order\":%lu,\"restarts\":%lu,\"errors\":%lu},"
+      "\"missed\":%lu,\"duplicates\":%lu,\"out_of_order\":%lu,\"restarts\":%lu,\"errors\":%lu,"
+      "\"delay_p99_ms\":%.1f,\"delay_max_ms\":%.1f},"
       "\"lease_alive\":%s,\"keepalive_restarts\":%lu,\"keys_checked\":%lu,\"lost_writes\":%lu,",
       duration, KindJson(s.timeline.Of(CallKind::kRead)).c_str(),
       KindJson(s.timeline.Of(CallKind::kWrite)).c_str(), s.longest_write_gap_ms, s.longest_read_ms,
       s.writes_in_flight_max, s.watch_events, s.watch_missed, s.watch_duplicates,
-      s.watch_out_of_order, s.watch_restarts, s.watch_errors, s.lease_alive ? "true" : "false",
-      s.keepalive_restarts, s.keys_checked, s.lost_writes);
+      s.watch_out_of_order, s.watch_restarts, s.watch_errors, s.watch_delay_p99_ms,
+      s.watch_delay_max_ms, s.lease_alive ? "true" : "false", s.keepalive_restarts, s.keys_checked,
+      s.lost_writes);
   return std::string(buf) + "\"errors\":" + errors + "}\n";
 }
 

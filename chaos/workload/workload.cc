@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
@@ -70,13 +71,15 @@ struct Workload::Shared {
   std::mutex mu;
   Clock::time_point start = Clock::now();
   std::mutex keys_mu;
-  std::vector<Key> keys;                         // guarded by keys_mu
-  WorkloadStats stats;                           // guarded by mu
-  std::vector<int64_t> written;                  // guarded by mu: revisions of successful writes
-  std::vector<int64_t> seen;                     // guarded by mu: revisions the watch delivered
-  Clock::time_point last_write_ok;               // guarded by mu
-  grpc::ClientContext* watch_ctx = nullptr;      // guarded by mu
-  grpc::ClientContext* keepalive_ctx = nullptr;  // guarded by mu
+  std::vector<Key> keys;                          // guarded by keys_mu
+  WorkloadStats stats;                            // guarded by mu
+  std::vector<int64_t> written;                   // guarded by mu: revisions of successful writes
+  std::vector<int64_t> seen;                      // guarded by mu: revisions the watch delivered
+  std::map<int64_t, Clock::time_point> acked_at;  // guarded by mu: when each write was answered
+  std::map<int64_t, Clock::time_point> seen_at;   // guarded by mu: when the watch delivered it
+  Clock::time_point last_write_ok;                // guarded by mu
+  grpc::ClientContext* watch_ctx = nullptr;       // guarded by mu
+  grpc::ClientContext* keepalive_ctx = nullptr;   // guarded by mu
   int64_t start_revision = 0;
   int64_t lease = 0;
   std::atomic<uint64_t> next{0};
@@ -287,7 +290,10 @@ void Workload::Writer() {
               shared->stats.longest_write_gap_ms =
                   std::max(shared->stats.longest_write_gap_ms, Ms(now - shared->last_write_ok));
               shared->last_write_ok = now;
-              if (op->resp.succeeded()) shared->written.push_back(op->resp.header().revision());
+              if (op->resp.succeeded()) {
+                shared->written.push_back(op->resp.header().revision());
+                shared->acked_at[op->resp.header().revision()] = now;
+              }
             } else {
               shared->stats.writes_failed++;
             }
@@ -338,6 +344,7 @@ void Workload::Watcher() {
           shared_->stats.watch_out_of_order++;
         } else {
           shared_->seen.push_back(rev);
+          shared_->seen_at.emplace(rev, Clock::now());
           last = rev;
         }
       }
@@ -418,6 +425,16 @@ WorkloadStats Workload::Stop() {
   {
     std::lock_guard lock(shared_->mu);
     stats = shared_->stats;
+    std::vector<double> delays;
+    for (const auto& [rev, acked] : shared_->acked_at) {
+      const auto it = shared_->seen_at.find(rev);
+      if (it != shared_->seen_at.end()) delays.push_back(std::max(0.0, Ms(it->second - acked)));
+    }
+    if (!delays.empty()) {
+      std::sort(delays.begin(), delays.end());
+      stats.watch_delay_p99_ms = delays[std::min(delays.size() - 1, delays.size() * 99 / 100)];
+      stats.watch_delay_max_ms = delays.back();
+    }
     const std::set<int64_t> seen(shared_->seen.begin(), shared_->seen.end());
     for (int64_t rev : shared_->written) {
       if (seen.contains(rev)) continue;

@@ -29,6 +29,9 @@ struct WorkloadStats {
   uint64_t watch_events = 0, watch_duplicates = 0, watch_out_of_order = 0, watch_missed = 0;
   uint64_t watch_restarts = 0;  // streams ended with an error clientv3 resumes from
   uint64_t watch_errors = 0;    // errors clientv3 hands to the application ("no leader", ...)
+  // Delivery delay of the watch: from a write's acknowledgement to its event reaching the watch
+  // (0 when the event came first), over every acknowledged write the watch delivered.
+  double watch_delay_p99_ms = 0, watch_delay_max_ms = 0;
   uint64_t keepalive_restarts = 0;
   bool lease_alive = false;
   // At the end every key whose last write was acknowledged (and not followed by a failed one) is

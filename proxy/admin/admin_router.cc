@@ -21,6 +21,12 @@ AdminResponse Json(std::string body) {
   return r;
 }
 
+AdminResponse Json(const AdminBackend::Action& action) {
+  AdminResponse r = Json(action.json);
+  r.status = action.status;
+  return r;
+}
+
 AdminResponse MethodNotAllowed(std::string allow) {
   AdminResponse r = Text(405, "method not allowed\n");
   r.allow = std::move(allow);
@@ -73,22 +79,31 @@ AdminResponse RouteAdmin(const AdminRequest& req, AdminBackend& backend) {
     return Json(backend.EventsJson());
   }
 
-  // POST /members/{name}/drain and /members/{name}/undrain
+  constexpr std::string_view kUntrusted =
+      " need a loopback client (http admin plane) or a verified client certificate (https)\n";
+  if (target == "/maintenance/defragment") {
+    if (req.method != "POST") return MethodNotAllowed("POST");
+    if (!req.trusted) return Text(403, "maintenance operations" + std::string(kUntrusted));
+    return Json(backend.StartDefragment());
+  }
+
+  // POST /members/{name}/drain, /members/{name}/undrain and /members/{name}/move-leader
   constexpr std::string_view kMembers = "/members/";
   if (target.starts_with(kMembers)) {
     const std::string_view rest = target.substr(kMembers.size());
     const size_t slash = rest.rfind('/');
     const std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
     const std::string name(slash == std::string_view::npos ? "" : rest.substr(0, slash));
-    if ((action != "drain" && action != "undrain") || name.empty()) {
+    if ((action != "drain" && action != "undrain" && action != "move-leader") || name.empty()) {
       return Text(404, "not found\n");
     }
     if (req.method != "POST") return MethodNotAllowed("POST");
     if (!req.trusted) {
-      return Text(403,
-                  "drain and undrain need a loopback client (http admin plane) or a verified "
-                  "client certificate (https)\n");
+      return Text(403, (action == "move-leader" ? std::string("move-leader")
+                                                : std::string("drain and undrain")) +
+                           std::string(kUntrusted));
     }
+    if (action == "move-leader") return Json(backend.MoveLeader(name));
     if (!backend.SetDrained(name, action == "drain")) {
       return Text(404, "no member named \"" + name + "\"\n");
     }

@@ -40,6 +40,16 @@ class AdminBackend {
   virtual std::string EventsJson() = 0;
   // False when there is no member of that name.
   virtual bool SetDrained(const std::string& member, bool drained) = 0;
+  // The answer of a maintenance operation: HTTP status and a JSON body.
+  struct Action {
+    int status;
+    std::string json;
+  };
+  // POST /maintenance/defragment: 202 with the plan (it runs on), or 409 with the reason.
+  virtual Action StartDefragment() = 0;
+  // POST /members/{name}/move-leader: 200 once leadership moved, 404 (no such member), 409
+  // (not the leader, no healthy target, another operation running) or 502 (etcd refused).
+  virtual Action MoveLeader(const std::string& member) = 0;
 };
 
 AdminResponse RouteAdmin(const AdminRequest& request, AdminBackend& backend);

@@ -134,6 +134,18 @@ void ValidateConfig(const Config& c, const Origins& origins,
   check.Range("unreachable-threshold", c.unreachable_threshold, 1, 100);
   check.Range("readmit-rounds", c.readmit_rounds, 1, 100);
   check.Range("max-lag", c.max_lag, 1, 1LL << 40);
+  if (c.max_lag_time.count() != 0 &&
+      (c.max_lag_time < std::chrono::milliseconds(10) || c.max_lag_time > std::chrono::hours(1))) {
+    check.Error("max-lag-time", "must be 0s (off) or between 10ms and 1h");
+  } else if (c.max_lag_time.count() != 0 && c.max_lag_time < c.probe_interval * 2) {
+    warnings->push_back(
+        "max-lag-time: shorter than two probe-intervals, the resolution of the estimate; members "
+        "may be judged late for a round's sampling");
+  }
+  if (c.maintenance_timeout < std::chrono::seconds(1) ||
+      c.maintenance_timeout > std::chrono::hours(24)) {
+    check.Error("maintenance-timeout", "must be between 1s and 24h");
+  }
   if (c.holdout_max < std::chrono::seconds(2)) check.Error("holdout-max", "must be at least 2s");
   if (c.endpoints.size() > 16) check.Error("endpoints", "at most 16 members are supported");
 

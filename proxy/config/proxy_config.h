@@ -32,6 +32,9 @@ struct Config {
   int unreachable_threshold = 2;                 // failed Status rounds in a row before eviction
   int readmit_rounds = 3;                        // good rounds in a row before readmission
   int64_t max_lag = 5000;                        // applied-index entries a member may trail
+  std::chrono::milliseconds max_lag_time{1000};  // how late a member may be (LagClock); 0: off
+  // Deadline of one member's Defragment, and of its catching up afterwards (admin plane).
+  std::chrono::milliseconds maintenance_timeout{300000};
   std::chrono::milliseconds holdout_max{60000};  // longest hold-out of a flapping member
   // etcd auth: the user the probes authenticate as (token from Authenticate) and the file that
   // holds its password (read at each Authenticate, never kept in the configuration or logged).

@@ -203,6 +203,12 @@ std::vector<Setting> MakeSettings() {
       "max-lag", kHealth, "ENTRIES", [](Config& c, int64_t n) { c.max_lag = n; },
       [](const Config& c) { return c.max_lag; },
       "Raft entries a member's applied index may trail the most advanced member's."));
+  s.push_back(DurationSetting(
+      "max-lag-time", kHealth, &Config::max_lag_time,
+      "How late a member may be: how long ago the quorum had committed the entries it has not "
+      "applied yet, or how much longer its probe reads take than the others'. A later member "
+      "takes no calls (reason lagging; its watches move) until it has caught up; the least late "
+      "member always keeps serving. 0s: lag in time is only measured, not judged."));
   s.push_back(DurationSetting("holdout-max", kHealth, &Config::holdout_max,
                               "Longest hold-out of a flapping member (doubles per flap from 2s)."));
 
@@ -396,6 +402,10 @@ std::vector<Setting> MakeSettings() {
       "a body). At the cap a new connection closes the oldest one that has not completed a "
       "request (else the oldest idle one), counted in "
       "etcd_health_proxy_admin_connections_evicted_total."));
+  s.push_back(DurationSetting(
+      "maintenance-timeout", kOps, &Config::maintenance_timeout,
+      "POST /maintenance/defragment: how long one member's Defragment may take, and then its "
+      "catching up; past it the operation stops and leaves that member drained."));
   s.push_back(DurationSetting("shutdown-grace", kOps, &Config::shutdown_grace,
                               "On SIGTERM, how long unary calls may take to finish."));
   s.push_back(DurationSetting("cert-reload-interval", kOps, &Config::cert_reload_interval,

@@ -233,4 +233,54 @@ void GrpcMemberProber::Probe(size_t index, std::function<void(ProbeResult)> done
                        });
 }
 
+bool GrpcMemberProber::BeginMaintenance(grpc::ClientContext* ctx, Target& target) {
+  if (target.token) {
+    std::lock_guard lock(target.token->mu);
+    if (!target.token->token.token().empty()) {
+      ctx->AddMetadata("token", target.token->token.token());
+    }
+  }
+  std::lock_guard lock(maintenance_mu_);
+  if (maintenance_cancelled_) return false;
+  maintenance_calls_.push_back(ctx);
+  return true;
+}
+
+void GrpcMemberProber::EndMaintenance(grpc::ClientContext* ctx) {
+  std::lock_guard lock(maintenance_mu_);
+  std::erase(maintenance_calls_, ctx);
+}
+
+void GrpcMemberProber::CancelMaintenanceCalls() {
+  std::lock_guard lock(maintenance_mu_);
+  maintenance_cancelled_ = true;
+  for (grpc::ClientContext* ctx : maintenance_calls_) ctx->TryCancel();
+}
+
+grpc::Status GrpcMemberProber::Defragment(size_t index, std::chrono::milliseconds timeout) {
+  Target& t = targets_.at(index);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  if (!BeginMaintenance(&ctx, t)) return grpc::Status(grpc::StatusCode::CANCELLED, "shutting down");
+  etcdserverpb::DefragmentRequest req;
+  etcdserverpb::DefragmentResponse resp;
+  const grpc::Status s = t.maintenance->Defragment(&ctx, req, &resp);
+  EndMaintenance(&ctx);
+  return s;
+}
+
+grpc::Status GrpcMemberProber::MoveLeader(size_t index, uint64_t target_id,
+                                          std::chrono::milliseconds timeout) {
+  Target& t = targets_.at(index);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  if (!BeginMaintenance(&ctx, t)) return grpc::Status(grpc::StatusCode::CANCELLED, "shutting down");
+  etcdserverpb::MoveLeaderRequest req;
+  req.set_targetid(target_id);
+  etcdserverpb::MoveLeaderResponse resp;
+  const grpc::Status s = t.maintenance->MoveLeader(&ctx, req, &resp);
+  EndMaintenance(&ctx);
+  return s;
+}
+
 }  // namespace ehp

@@ -25,6 +25,14 @@ class GrpcMemberProber final : public MemberProber {
   void Probe(size_t index, std::function<void(ProbeResult)> done) override;
   size_t size() const override { return targets_.size(); }
 
+  // Maintenance calls to member `index` (configuration order) over the probes' connection and
+  // credentials, with the probes' token when there is one (etcd auth: both need the root role).
+  // Blocking; CancelMaintenanceCalls() ends the ones in flight, and any started after it.
+  grpc::Status Defragment(size_t index, std::chrono::milliseconds timeout);
+  // Sent to the leader: hands leadership to the member with id `target_id`.
+  grpc::Status MoveLeader(size_t index, uint64_t target_id, std::chrono::milliseconds timeout);
+  void CancelMaintenanceCalls();
+
  private:
   // One member's token; shared with the calls in flight, which may end after the prober.
   struct TokenState {
@@ -41,12 +49,18 @@ class GrpcMemberProber final : public MemberProber {
     std::shared_ptr<TokenState> token;  // null without --probe-user
   };
   void Authenticate(Target& target);
+  // Registers a maintenance call's context (false once cancelled), and forgets it.
+  bool BeginMaintenance(grpc::ClientContext* ctx, Target& target);
+  void EndMaintenance(grpc::ClientContext* ctx);
 
   std::chrono::milliseconds status_timeout_;
   std::chrono::milliseconds read_timeout_;
   std::string probe_user_;
   std::string password_file_;
   std::vector<Target> targets_;
+  std::mutex maintenance_mu_;
+  std::vector<grpc::ClientContext*> maintenance_calls_;  // guarded by maintenance_mu_
+  bool maintenance_cancelled_ = false;                   // guarded by maintenance_mu_
 };
 
 // Maps a failed Status call to the layer that failed. Exposed for tests.

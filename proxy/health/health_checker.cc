@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "proxy/health/least_late.h"
 #include "proxy/tls/certificate_files.h"
 
 namespace ehp {
@@ -24,6 +25,7 @@ HealthPolicy HealthChecker::PolicyFrom(const Config& c) {
   p.unreachable_threshold = c.unreachable_threshold;
   p.readmit_rounds = c.readmit_rounds;
   p.max_lag = static_cast<uint64_t>(c.max_lag);
+  p.max_lag_time = c.max_lag_time;
   p.holdout_max = c.holdout_max;
   return p;
 }
@@ -114,12 +116,26 @@ std::vector<ProbeResult> HealthChecker::RunRound() {
 }
 
 void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth::TimePoint now) {
-  const RoundVerdict verdict = EvaluateRound(results, policy_);
+  const std::vector<MemberLag> lags = lag_clock_.Observe(results, now);
+  RoundVerdict verdict = EvaluateRound(results, policy_, lags);
   const std::shared_ptr<const MemberSet> set = pool_->Members();
-  bool changed = false, stalled = false, became_stalled = false;
+  bool changed = false, stalled = false, became_stalled = false, hold = false;
   std::vector<MemberStatus> status, before;
   {
     std::lock_guard lock(mu_);
+    std::vector<MemberServing> serving(health_.size());
+    for (size_t i = 0; i < health_.size(); ++i) {
+      serving[i] = MemberServing{health_[i].drained(), health_[i].usable()};
+    }
+    const int spared = SpareLeastLate(verdict.members, serving);
+    if (spared != spared_ && spared >= 0) {
+      spdlog::warn(
+          "member {} kept taking calls although lagging ({} ms, {} entries): it is the least "
+          "late, and no other member would be left to serve",
+          set->members[spared]->name(), verdict.members[spared].lag_time.total().count() / 1000,
+          verdict.members[spared].lag);
+    }
+    spared_ = spared;
     for (size_t i = 0; i < results.size(); ++i) {
       MemberHealth& h = health_[i];
       const HealthState before = h.state();
@@ -135,13 +151,15 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
       spdlog::log(
           level,
           "member {} {} -> {} reason={} status={}{}{} read={}{}{} leader={:x} term={} "
-          "raft_index={} applied_index={} lag={} learner={} errors=[{}] "
+          "raft_index={} applied_index={} lag={} lag_ms={} learner={} errors=[{}] "
           "quorum_leader={:x} quorum_term={} reads_ok={}/{} hold_ms={}",
           set->members[i]->name(), ToString(before), ToString(h.state()), ToString(h.reason()),
           ToString(p.status), p.status_error.empty() ? "" : " status_error=", p.status_error,
           ToString(p.read), p.read_error.empty() ? "" : " read_error=", p.read_error, p.leader,
-          p.raft_term, p.raft_index, p.applied_index, v.lag, p.is_learner, errors,
-          verdict.quorum.leader, verdict.quorum.term, verdict.quorum.reads_ok, results.size(),
+          p.raft_term, p.raft_index, p.applied_index, v.lag,
+          v.lag_time.known ? std::to_string(v.lag_time.total().count() / 1000) : "?", p.is_learner,
+          errors, verdict.quorum.leader, verdict.quorum.term, verdict.quorum.reads_ok,
+          results.size(),
           std::chrono::duration_cast<std::chrono::milliseconds>(h.hold_until() - now).count());
     }
     for (size_t i : ReadmitIfNoneServing(health_, verdict.members, now)) {
@@ -182,9 +200,10 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
     status = StatusLocked();
     changed = status != published_ || stalled != published_stalled_;
     published_stalled_ = stalled;
+    hold = hold_writes_;
     if (changed) before = std::exchange(published_, status);
   }
-  if (changed) Publish(before, std::move(status), stalled);
+  if (changed) Publish(before, std::move(status), stalled || hold);
   if (became_stalled && on_stalled_) on_stalled_();
   cv_.notify_all();
 }
@@ -192,13 +211,8 @@ void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth:
 void HealthChecker::RecordLocked(size_t i, HealthState from, MemberHealth::TimePoint now) {
   const MemberHealth& h = health_[i];
   const std::string& name = pool_->Members()->members[i]->name();
-  Event e{std::chrono::system_clock::now(), name, from, h.state(), h.reason()};
-  if (events_.size() < kMaxEvents) {
-    events_.push_back(std::move(e));
-  } else {
-    events_[next_event_] = std::move(e);
-  }
-  next_event_ = (next_event_ + 1) % kMaxEvents;
+  AddEventLocked(
+      Event{std::chrono::system_clock::now(), name, from, h.state(), h.reason(), {}, {}});
   if (h.health_state() == HealthState::kEvicted && from != HealthState::kEvicted &&
       from != HealthState::kDrained) {
     ++evictions_;
@@ -258,11 +272,48 @@ bool HealthChecker::SetDrained(const std::string& name, bool drained) {
     RecordLocked(i, before, std::chrono::steady_clock::now());
     status = StatusLocked();
     published = std::exchange(published_, status);
-    stalled = published_stalled_;
+    stalled = published_stalled_ || hold_writes_;
   }
   spdlog::warn("member {} {} by an operator", name, drained ? "drained" : "undrained");
   Publish(published, std::move(status), stalled);
   return true;
+}
+
+void HealthChecker::AddEventLocked(Event e) {
+  if (events_.size() < kMaxEvents) {
+    events_.push_back(std::move(e));
+  } else {
+    events_[next_event_] = std::move(e);
+  }
+  next_event_ = (next_event_ + 1) % kMaxEvents;
+}
+
+bool HealthChecker::RecordMaintenance(const std::string& member, std::string operation,
+                                      std::string step) {
+  const std::shared_ptr<const MemberSet> set = pool_->Members();
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < set->members.size() && i < health_.size(); ++i) {
+    if (set->members[i]->name() != member) continue;
+    const HealthState state = health_[i].state();
+    AddEventLocked(Event{std::chrono::system_clock::now(), member, state, state,
+                         health_[i].reason(), std::move(operation), std::move(step)});
+    return true;
+  }
+  return false;
+}
+
+void HealthChecker::HoldWrites(bool hold) {
+  std::vector<MemberStatus> status;
+  bool stalled = false;
+  {
+    std::lock_guard lock(mu_);
+    if (hold_writes_ == hold) return;
+    hold_writes_ = hold;
+    status = published_;
+    stalled = published_stalled_ || hold_writes_;
+  }
+  // Same statuses: nobody stops taking calls, only writes and linearizable reads wait (or go).
+  pool_->PublishStatus(std::move(status), stalled);
 }
 
 std::vector<HealthChecker::Event> HealthChecker::Events() const {
@@ -288,9 +339,10 @@ HealthChecker::View HealthChecker::Snapshot() const {
   view.rounds = rounds_;
   view.evictions = evictions_;
   for (size_t i = 0; i < health_.size(); ++i) {
-    view.members.push_back(MemberView{
-        set->members[i]->name(), set->members[i]->url().url, set->members[i]->zone(),
-        health_[i].state(), health_[i].reason(), health_[i].since(), verdicts_[i], probes_[i]});
+    view.members.push_back(MemberView{set->members[i]->name(), set->members[i]->url().url,
+                                      set->members[i]->zone(), health_[i].state(),
+                                      health_[i].reason(), health_[i].since(),
+                                      health_[i].health_state(), verdicts_[i], probes_[i]});
   }
   return view;
 }

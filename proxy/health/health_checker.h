@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proxy/config/proxy_config.h"
+#include "proxy/health/lag_clock.h"
 #include "proxy/health/member_health.h"
 #include "proxy/health/member_prober.h"
 #include "proxy/health/probe_identity.h"
@@ -50,6 +51,7 @@ class HealthChecker {
     HealthState state;
     UnhealthyReason reason;
     MemberHealth::TimePoint since;
+    HealthState health;     // the state without the drain (healthy while drained and well)
     MemberVerdict verdict;  // of the last round
     ProbeResult probe;      // of the last round
   };
@@ -63,20 +65,29 @@ class HealthChecker {
   };
   View Snapshot() const;
 
-  // A state change, as /events lists it.
+  // A state change, or a step of a maintenance operation, as /events lists it.
   struct Event {
     std::chrono::system_clock::time_point time;
     std::string member;
     HealthState from;
     HealthState to;
     UnhealthyReason reason;
+    std::string operation;  // a maintenance step: "defragment", "move-leader"; else empty
+    std::string step;       // what happened in it ("drained", "defragmented", "failed: ...")
   };
   std::vector<Event> Events() const;  // oldest first, at most kMaxEvents
   static constexpr size_t kMaxEvents = 200;
+  // Lists a step of a maintenance operation on `member` among the events (with the member's
+  // state then as both from and to). False when no member has that name.
+  bool RecordMaintenance(const std::string& member, std::string operation, std::string step);
 
   // Takes a member out of (or back into) service for maintenance, whatever its health. False
   // when no member has that name.
   bool SetDrained(const std::string& name, bool drained);
+  // Holds new writes and linearizable reads (as for a stalled quorum, up to leaderless-wait)
+  // while a maintenance operation needs none to reach the leader: a leader handing leadership
+  // over drops the proposals it gets meanwhile, and they would time out.
+  void HoldWrites(bool hold);
   // Seconds since the last judged round (for /livez); large when the loop is stuck.
   double SecondsSinceLastRound() const;
 
@@ -88,6 +99,8 @@ class HealthChecker {
   void Judge(const std::vector<ProbeResult>& results, MemberHealth::TimePoint now);
   // Requires mu_. Records a change: event, metrics.
   void RecordLocked(size_t index, HealthState from, MemberHealth::TimePoint now);
+  // Requires mu_. Appends to the ring of events.
+  void AddEventLocked(Event event);
   std::vector<MemberStatus> StatusLocked() const;
   // Publishes `status` to the pool and reports members that stopped taking calls.
   void Publish(const std::vector<MemberStatus>& before, std::vector<MemberStatus> status,
@@ -111,7 +124,10 @@ class HealthChecker {
   std::string logged_advice_;            // guarded by mu_: the probe-auth advice last logged
   std::vector<MemberStatus> published_;  // guarded by mu_: last status given to the pool
   bool published_stalled_ = false;       // guarded by mu_
+  bool hold_writes_ = false;             // guarded by mu_: HoldWrites
   StallTracker stall_;                   // guarded by mu_
+  LagClock lag_clock_;                   // the probe loop's alone
+  int spared_ = -1;                      // guarded by mu_: the member SpareLeastLate kept
   OnUnusable on_unusable_;
   std::function<void()> on_stalled_;
   uint64_t rounds_ = 0;                 // guarded by mu_

@@ -28,7 +28,8 @@ UnhealthyReason StatusFailureReason(ProbeResult::Status s) {
 
 }  // namespace
 
-RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPolicy& policy) {
+RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPolicy& policy,
+                           std::span<const MemberLag> lags) {
   RoundVerdict out;
   const int majority = static_cast<int>(results.size()) / 2 + 1;
 
@@ -74,7 +75,16 @@ RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPol
       !results.empty() && std::all_of(results.begin(), results.end(), [](const ProbeResult& r) {
         return r.status == ProbeResult::Status::kTimeout;
       });
-  for (const ProbeResult& r : results) {
+  const bool judge_time = policy.max_lag_time.count() > 0 && lags.size() == results.size();
+  for (size_t i = 0; i < results.size(); ++i) {
+    const ProbeResult& r = results[i];
+    const MemberLag lag = i < lags.size() ? lags[i] : MemberLag{};
+    // Later than max-lag-time; or its read fails (while the majority's work) and it is still
+    // applying entries the quorum committed a while ago: the read waits for its apply, so the
+    // member is late, not cut off (a cut-off member stops applying).
+    const bool late = judge_time && lag.total() > policy.max_lag_time;
+    const bool reads_wait_for_apply =
+        judge_time && lag.known && lag.applying && lag.apply.count() > 0;
     if (all_timed_out) {
       out.members.push_back(Verdict(Kind::kUnconfirmed, UnhealthyReason::kTimeout));
       continue;
@@ -113,8 +123,11 @@ RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPol
       v = Verdict(Kind::kImmediate, UnhealthyReason::kStaleLeader);
     } else if (r.read != ProbeResult::Read::kOk && reads_work_on_majority) {
       // Its reads cannot reach the leader while most members' can: cut off from its peers,
-      // seen before etcd itself notices (1-2 s later).
-      v = Verdict(Kind::kSuspect, UnhealthyReason::kPartitioned);
+      // seen before etcd itself notices (1-2 s later); or waiting for its late apply.
+      v = Verdict(Kind::kSuspect,
+                  reads_wait_for_apply ? UnhealthyReason::kLagging : UnhealthyReason::kPartitioned);
+    } else if (late) {
+      v = Verdict(Kind::kFailure, UnhealthyReason::kLagging);
     } else if (max_applied - std::min(max_applied, r.applied_index) > policy.max_lag) {
       v = Verdict(Kind::kFailure, UnhealthyReason::kLagging);
     } else if (!out.quorum.has_leader || r.read != ProbeResult::Read::kOk ||
@@ -126,6 +139,9 @@ RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPol
     v.lag = max_applied - std::min(max_applied, r.applied_index);
     v.read_only = r.HasError("alarm:NOSPACE");
     out.members.push_back(v);
+  }
+  for (size_t i = 0; i < lags.size() && i < out.members.size(); ++i) {
+    out.members[i].lag_time = lags[i];
   }
   return out;
 }

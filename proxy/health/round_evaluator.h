@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "proxy/health/health_policy.h"
+#include "proxy/health/lag_clock.h"
 #include "proxy/health/probe_result.h"
 #include "proxy/health/unhealthy_reason.h"
 
@@ -26,6 +27,8 @@ struct MemberVerdict {
   UnhealthyReason reason = UnhealthyReason::kNone;
   bool read_only = false;  // NOSPACE alarm: reads yes, writes no
   uint64_t lag = 0;        // applied-index entries behind the most advanced member
+  MemberLag lag_time;      // how late it is in time (LagClock), as given to the round
+  bool spared = false;     // lagging, but kept as the least late of all (SpareLeastLate)
 };
 
 // What a majority of the configured members report.
@@ -48,6 +51,11 @@ struct RoundVerdict {
   std::vector<MemberVerdict> members;  // same order as the results
 };
 
-RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPolicy& policy);
+// `lags`, when given, is each member's lag in time (same order): a member later than
+// policy.max_lag_time is lagging, and so is one whose probe read fails while the majority's work
+// if it is still applying entries behind the quorum (its reads wait for its apply); without
+// them, or with max_lag_time 0, only the entries rule (max_lag) judges lag.
+RoundVerdict EvaluateRound(std::span<const ProbeResult> results, const HealthPolicy& policy,
+                           std::span<const MemberLag> lags = {});
 
 }  // namespace ehp

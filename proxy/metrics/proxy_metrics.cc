@@ -105,6 +105,11 @@ std::string ProxyMetrics::Render(const Config& config, const HealthChecker& heal
       {"etcd_health_proxy_member_lag_entries",
        "Entries the member's applied index trails the most advanced member's.",
        [](const HealthChecker::MemberView& m) { return double(m.verdict.lag); }},
+      {"etcd_health_proxy_member_lag_seconds",
+       "How late the member is: since the quorum first had committed an entry it has not applied "
+       "yet, or how much longer its probe read took than the others' (the larger; see "
+       "max-lag-time).",
+       [](const HealthChecker::MemberView& m) { return m.verdict.lag_time.total().count() / 1e6; }},
       {"etcd_health_proxy_member_db_size_bytes", "Backend database size the member reports.",
        [](const HealthChecker::MemberView& m) { return double(m.probe.db_size); }},
       {"etcd_health_proxy_member_probe_status_seconds", "Latency of the last Status probe.",

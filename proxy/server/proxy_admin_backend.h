@@ -2,17 +2,21 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "proxy/admin/admin_router.h"
+#include "proxy/health/maintenance_runner.h"
 
 namespace ehp {
 
 class ProxyServer;
 
-class ProxyAdminBackend final : public AdminBackend {
+class ProxyAdminBackend final : public AdminBackend, private MaintenanceCluster {
  public:
-  explicit ProxyAdminBackend(ProxyServer* server) : server_(server) {}
+  explicit ProxyAdminBackend(ProxyServer* server);
+  // Ends a maintenance operation in flight.
+  ~ProxyAdminBackend() override;
 
   // AdminBackend
   std::string MetricsText() override;
@@ -21,9 +25,19 @@ class ProxyAdminBackend final : public AdminBackend {
   std::string StatusJson() override;
   std::string EventsJson() override;
   bool SetDrained(const std::string& member, bool drained) override;
+  Action StartDefragment() override;
+  Action MoveLeader(const std::string& member) override;
 
  private:
+  // MaintenanceCluster
+  std::vector<MaintenanceMember> Members(uint64_t* rounds) override;
+  std::string Defragment(const std::string& member, std::chrono::milliseconds timeout) override;
+  void CancelCalls() override;
+  void Record(const std::string& member, const std::string& operation,
+              const std::string& step) override;
+
   ProxyServer* const server_;
+  std::unique_ptr<MaintenanceRunner> maintenance_;
 };
 
 // RFC 3339 UTC with milliseconds.

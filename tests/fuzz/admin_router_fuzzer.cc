@@ -16,6 +16,10 @@ class Backend : public ehp::AdminBackend {
   std::string StatusJson() override { return "{}"; }
   std::string EventsJson() override { return "[]"; }
   bool SetDrained(const std::string& member, bool) override { return member == "m1"; }
+  Action StartDefragment() override { return {202, "{}"}; }
+  Action MoveLeader(const std::string& member) override {
+    return {member == "m1" ? 200 : 404, "{}"};
+  }
 };
 
 }  // namespace
@@ -32,6 +36,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const ehp::AdminResponse response = ehp::RouteAdmin(request, backend);
   if (response.status < 100 || response.status > 599) __builtin_trap();
   // Mutations only for trusted callers.
-  if (!request.trusted && request.method == "POST" && response.status == 200) __builtin_trap();
+  if (!request.trusted && request.method == "POST" &&
+      (response.status == 200 || response.status == 202)) {
+    __builtin_trap();
+  }
   return 0;
 }

@@ -21,9 +21,19 @@ class FakeBackend : public AdminBackend {
     last_drain = drained;
     return true;
   }
+  Action StartDefragment() override {
+    ++defragments;
+    return {defragments == 1 ? 202 : 409, defragments == 1 ? "{\"plan\":[]}" : "{\"error\":1}"};
+  }
+  Action MoveLeader(const std::string& member) override {
+    moved.push_back(member);
+    return {member == "m1" ? 200 : 404, "{}"};
+  }
   bool live = true;
   bool ready = true;
   int last_drain = -1;
+  int defragments = 0;
+  std::vector<std::string> moved;
 };
 
 AdminResponse Get(FakeBackend& b, const std::string& target) {
@@ -120,6 +130,32 @@ TEST(AdminRouterTest, DrainRules) {
   EXPECT_EQ(b.last_drain, 1);
   EXPECT_EQ(RouteAdmin({"POST", "/members/m1/undrain", true}, b).status, 200);
   EXPECT_EQ(b.last_drain, 0);
+}
+
+// Scenario: the maintenance endpoints: POST only, only for a caller allowed to drain, the
+// backend's status and JSON passed through; a member name with slashes reaches move-leader whole.
+TEST(AdminRouterTest, MaintenanceRoutes) {
+  FakeBackend b;
+  EXPECT_EQ(Get(b, "/maintenance/defragment").status, 405);
+  EXPECT_EQ(Get(b, "/maintenance/defragment").allow, "POST");
+  const auto untrusted = RouteAdmin({"POST", "/maintenance/defragment", false}, b);
+  EXPECT_EQ(untrusted.status, 403);
+  EXPECT_NE(untrusted.body.find("verified client certificate"), std::string::npos);
+  EXPECT_EQ(b.defragments, 0);
+  const auto started = RouteAdmin({"POST", "/maintenance/defragment", true}, b);
+  EXPECT_EQ(started.status, 202);
+  EXPECT_EQ(started.content_type, "application/json");
+  EXPECT_EQ(started.body, "{\"plan\":[]}");
+  EXPECT_EQ(RouteAdmin({"POST", "/maintenance/defragment", true}, b).status, 409);
+  EXPECT_EQ(RouteAdmin({"POST", "/maintenance/defrag", true}, b).status, 404);
+
+  EXPECT_EQ(RouteAdmin({"POST", "/members/m1/move-leader", false}, b).status, 403);
+  EXPECT_TRUE(b.moved.empty());
+  EXPECT_EQ(Get(b, "/members/m1/move-leader").status, 405);
+  EXPECT_EQ(RouteAdmin({"POST", "/members/m1/move-leader", true}, b).status, 200);
+  EXPECT_EQ(RouteAdmin({"POST", "/members/m9/move-leader", true}, b).status, 404);
+  EXPECT_EQ(RouteAdmin({"POST", "/members/unix:/a/b/move-leader", true}, b).status, 404);
+  EXPECT_EQ(b.moved, (std::vector<std::string>{"m1", "m9", "unix:/a/b"}));
 }
 
 }  // namespace

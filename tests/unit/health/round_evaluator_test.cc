@@ -283,5 +283,91 @@ TEST_F(RoundEvaluatorTest, MixedAuthAndFullProbes) {
   EXPECT_EQ(v.members[2].kind, Kind::kGood);
 }
 
+MemberLag Late(std::chrono::milliseconds apply, bool applying = true,
+               std::chrono::milliseconds read = std::chrono::milliseconds(0)) {
+  MemberLag lag;
+  lag.known = true;
+  lag.apply = apply;
+  lag.read = read;
+  lag.applying = applying;
+  return lag;
+}
+
+// Scenario: a follower later than max-lag-time (1 s) whose reads still work (its read index
+// came after a pause in writes) is lagging: counted like max-lag, towards unreachable-threshold;
+// at the limit it is not; max-lag-time 0 only measures.
+TEST_F(RoundEvaluatorTest, LaterThanMaxLagTimeIsLagging) {
+  using std::chrono::milliseconds;
+  const std::vector<ProbeResult> r{Healthy(1), Healthy(2), Healthy(3)};
+  const std::vector<MemberLag> lags{Late(milliseconds(0)), Late(milliseconds(1001)),
+                                    Late(milliseconds(1000))};
+  const auto v = EvaluateRound(r, policy_, lags);
+  EXPECT_EQ(v.members[0].kind, Kind::kGood);
+  EXPECT_EQ(v.members[1].kind, Kind::kFailure);
+  EXPECT_EQ(v.members[1].reason, UnhealthyReason::kLagging);
+  EXPECT_EQ(v.members[1].lag_time.apply, milliseconds(1001));
+  EXPECT_EQ(v.members[2].kind, Kind::kGood);
+  // The read lag counts as well.
+  const std::vector<MemberLag> slow_reads{Late(milliseconds(0)), Late(milliseconds(0)),
+                                          Late(milliseconds(0), true, milliseconds(1500))};
+  EXPECT_EQ(EvaluateRound(r, policy_, slow_reads).members[2].reason, UnhealthyReason::kLagging);
+
+  HealthPolicy off = policy_;
+  off.max_lag_time = milliseconds(0);
+  const auto measured = EvaluateRound(r, off, lags);
+  EXPECT_EQ(measured.members[1].kind, Kind::kGood);
+  EXPECT_EQ(measured.members[1].lag_time.apply, milliseconds(1001));
+}
+
+// Scenario: a follower's linearizable read times out while the majority's work. Still applying
+// entries the quorum committed a while ago: its reads wait for its apply, so it is lagging (a
+// suspect, like a partition); no longer applying: cut off, partitioned; in step (no apply lag):
+// partitioned as before; without the time judgement: partitioned.
+TEST_F(RoundEvaluatorTest, ReadWaitingForApplyIsLaggingNotPartitioned) {
+  using std::chrono::milliseconds;
+  auto slow = Healthy(3, 99000);
+  slow.read = ProbeResult::Read::kTimeout;
+  const std::vector<ProbeResult> r{Healthy(1), Healthy(2), slow};
+  const auto late =
+      EvaluateRound(r, policy_,
+                    std::vector<MemberLag>{Late(milliseconds(0)), Late(milliseconds(0)),
+                                           Late(milliseconds(400))});
+  EXPECT_EQ(late.members[2].kind, Kind::kSuspect);
+  EXPECT_EQ(late.members[2].reason, UnhealthyReason::kLagging);
+
+  const auto cut =
+      EvaluateRound(r, policy_,
+                    std::vector<MemberLag>{Late(milliseconds(0)), Late(milliseconds(0)),
+                                           Late(milliseconds(400), false)});
+  EXPECT_EQ(cut.members[2].kind, Kind::kSuspect);
+  EXPECT_EQ(cut.members[2].reason, UnhealthyReason::kPartitioned);
+
+  const auto in_step = EvaluateRound(
+      r, policy_,
+      std::vector<MemberLag>{Late(milliseconds(0)), Late(milliseconds(0)), Late(milliseconds(0))});
+  EXPECT_EQ(in_step.members[2].reason, UnhealthyReason::kPartitioned);
+
+  EXPECT_EQ(Eval(r).members[2].reason, UnhealthyReason::kPartitioned);
+  HealthPolicy off = policy_;
+  off.max_lag_time = milliseconds(0);
+  EXPECT_EQ(EvaluateRound(r, off,
+                          std::vector<MemberLag>{Late(milliseconds(0)), Late(milliseconds(0)),
+                                                 Late(milliseconds(400))})
+                .members[2]
+                .reason,
+            UnhealthyReason::kPartitioned);
+}
+
+// Scenario: no leader outranks lag: a late member that lost its leader is no_leader.
+TEST_F(RoundEvaluatorTest, ImmediateReasonsComeBeforeLag) {
+  using std::chrono::milliseconds;
+  auto lonely = Healthy(3);
+  lonely.leader = 0;
+  const auto v = EvaluateRound(std::vector<ProbeResult>{Healthy(1), Healthy(2), lonely}, policy_,
+                               std::vector<MemberLag>{Late(milliseconds(0)), Late(milliseconds(0)),
+                                                      Late(milliseconds(5000))});
+  EXPECT_EQ(v.members[2].reason, UnhealthyReason::kNoLeader);
+}
+
 }  // namespace
 }  // namespace ehp

@@ -1,0 +1,88 @@
+#include "proxy/health/lag_clock.h"
+
+#include <algorithm>
+
+namespace ehp {
+namespace {
+
+using std::chrono::microseconds;
+
+bool ReadMeasured(const ProbeResult& r) {
+  return r.read == ProbeResult::Read::kOk || r.read == ProbeResult::Read::kTimeout;
+}
+
+}  // namespace
+
+std::optional<LagClock::TimePoint> LagClock::FirstCommitted(uint64_t index) const {
+  if (points_.empty() || points_.back().index < index) return std::nullopt;
+  const auto it = std::lower_bound(points_.begin(), points_.end(), index,
+                                   [](const Point& p, uint64_t i) { return p.index < i; });
+  return it->first_seen;
+}
+
+void LagClock::Record(std::span<const ProbeResult> results, TimePoint now) {
+  uint64_t commit = 0;
+  bool all_answered = !results.empty();
+  for (const ProbeResult& r : results) {
+    if (r.status != ProbeResult::Status::kOk) {
+      all_answered = false;
+      continue;
+    }
+    commit = std::max(commit, r.raft_index);
+  }
+  // Commit indexes never go back in one cluster; a lower one from every member at once is
+  // another cluster behind the same endpoints (or a restore from a snapshot): start over.
+  if (all_answered && commit < committed()) points_.clear();
+  if (commit > committed()) points_.push_back(Point{commit, now});
+  while (points_.size() > 1 &&
+         (points_.size() > max_points_ || now - points_.front().first_seen > horizon_)) {
+    points_.pop_front();
+  }
+}
+
+std::vector<MemberLag> LagClock::Observe(std::span<const ProbeResult> results, TimePoint now) {
+  Record(results, now);
+  progress_.resize(results.size());
+  std::vector<MemberLag> out(results.size());
+
+  std::vector<microseconds> reads;  // successful probe reads this round
+  for (const ProbeResult& r : results) {
+    if (r.ReadProvesQuorum()) reads.push_back(r.read_latency);
+  }
+
+  for (size_t i = 0; i < results.size(); ++i) {
+    const ProbeResult& r = results[i];
+    MemberLag& lag = out[i];
+    Progress& p = progress_[i];
+    if (r.status == ProbeResult::Status::kOk) {
+      // The first answer is where progress is measured from, not progress.
+      p.rounds_since_move = p.seen && r.applied_index > p.applied ? 0 : p.rounds_since_move + 1;
+      p.applied = r.applied_index;
+      p.seen = true;
+      lag.known = true;
+      if (const auto since = FirstCommitted(r.applied_index + 1)) {
+        lag.apply = std::chrono::duration_cast<microseconds>(now - *since);
+      }
+    } else {
+      ++p.rounds_since_move;
+    }
+    p.rounds_since_move = std::min(p.rounds_since_move, kProgressRounds);
+    lag.applying = p.rounds_since_move < kProgressRounds;
+
+    // The median of the other members' successful reads.
+    if (ReadMeasured(r)) {
+      std::vector<microseconds> others = reads;
+      if (r.ReadProvesQuorum()) {
+        others.erase(std::find(others.begin(), others.end(), r.read_latency));
+      }
+      if (!others.empty()) {
+        const auto mid = others.begin() + others.size() / 2;
+        std::nth_element(others.begin(), mid, others.end());
+        lag.read = std::max(microseconds(0), r.read_latency - *mid);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace ehp
