@@ -1,4 +1,4 @@
-// The HTTP/2 data path (--data-path=h2): the client listener, the I/O threads, and the relays
+// The data path: the client listener, the I/O threads, and the relays
 // that run on them. nghttp2 sessions on Boost.Asio and OpenSSL take the clients' connections;
 // each thread owns its client connections and its own connections to the members, so a call is
 // relayed on one thread from its first frame to its last: unary calls by UnaryCall, streams by

@@ -5,7 +5,7 @@
 #include <atomic>
 
 #include "proxy/config/secret_file.h"
-#include "proxy/upstream/channel_factory.h"
+#include "proxy/health/channel_factory.h"
 
 namespace ehp {
 namespace {

@@ -1,4 +1,4 @@
-#include "proxy/upstream/channel_factory.h"
+#include "proxy/health/channel_factory.h"
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/tls_certificate_provider.h>

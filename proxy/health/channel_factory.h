@@ -1,5 +1,6 @@
-// Creates the HTTP/2 connections towards etcd members: credentials (TLS with certificate files
-// re-read on change, or plaintext for http:// members) and channel arguments.
+// Creates the health probes' gRPC connections to etcd members (their own, apart from the data
+// path's): credentials (TLS with certificate files re-read on change, or plaintext for http://
+// members) and channel arguments.
 #pragma once
 
 #include <grpcpp/channel.h>
