@@ -7,11 +7,16 @@
 # figure is the dump's total Ir over all the front end's threads divided by --requests; it
 # includes what the front end does meanwhile besides forwarding (the proxy's health probes).
 #
-# Front ends: proxy (--data-path=grpc), proxy-h2 (--data-path=h2 --threads=1), nghttpx
-# (--single-process --workers=1, h2c to h2c) and HAProxy (TCP mode, nbthread 1, for scale).
+# Front ends: proxy (--threads=1), nghttpx (--single-process --workers=1, h2c to h2c) and HAProxy
+# (TCP mode, nbthread 1, for scale). For the proxy, where the instructions go is listed per
+# forwarded Range: by library, by function (self cost), and the proxy's own functions by
+# inclusive cost (what they and everything they call cost).
 #
-#   bench/callgrind.sh [--requests=2000] [--warmup=200] [--out=FILE]
-# --out appends the figures to FILE as a Markdown section (bench/RESULTS.md after compare.sh).
+#   bench/callgrind.sh [--requests=2000] [--warmup=200] [--out=FILE] [--top=N] [--keep=DIR]
+# --out appends the figures to FILE as a Markdown section (bench/compare.sh --callgrind=FILE puts
+# the proxy's figure into its targets table and appends the section to bench/RESULTS.md);
+# --keep copies the callgrind dumps to DIR (callgrind_annotate reads them); --top: functions
+# listed per table (25).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -20,6 +25,8 @@ proxy_bin=$build/proxy/etcd-health-proxy
 requests=2000
 warmup=200
 out=
+keep=
+top=25
 clients=4   # h2load connections
 streams=8   # concurrent streams per connection
 for arg in "$@"; do
@@ -27,6 +34,8 @@ for arg in "$@"; do
     --requests=*) requests=${arg#*=} ;;
     --warmup=*) warmup=${arg#*=} ;;
     --out=*) out=${arg#*=} ;;
+    --keep=*) keep=${arg#*=} ;;
+    --top=*) top=${arg#*=} ;;
     *) echo "callgrind.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -88,17 +97,15 @@ read -r _ one_bytes <<<"$(load "$etcd_port" 1)"
 
 csv=$work/callgrind.csv
 echo "frontend,requests,ir_total,ir_per_request,ok" >"$csv"
-for t in proxy proxy-h2 nghttpx haproxy; do
+for t in proxy nghttpx haproxy; do
   p=$(free_port)
   # --probe-timeout: the probes run ~50x slower under valgrind too; a member they evict would
   # fail the Ranges.
   case "$t" in
-    proxy | proxy-h2)
-      args=(--endpoints="http://127.0.0.1:$etcd_port" --listen-addr="127.0.0.1:$p"
-        --metrics-addr="127.0.0.1:$(free_port)" --log-level=warn --probe-timeout=20s
+    proxy)
+      cmd=("$proxy_bin" --endpoints="http://127.0.0.1:$etcd_port" --listen-addr="127.0.0.1:$p"
+        --metrics-addr="127.0.0.1:$(free_port)" --log-level=warn --threads=1 --probe-timeout=20s
         --probe-read-timeout=20s --dial-timeout=20s)
-      [ "$t" = proxy-h2 ] && args+=(--data-path=h2 --threads=1)
-      cmd=("$proxy_bin" "${args[@]}")
       ;;
     nghttpx)
       cmd=(nghttpx --conf=/dev/null --single-process --workers=1 "-f127.0.0.1,$p;no-tls"
@@ -119,6 +126,8 @@ for t in proxy proxy-h2 nghttpx haproxy; do
   read -r ok_n data <<<"$(load "$p" "$requests")"
   callgrind_control -d "$vpid" >>"$work/$t.log" 2>&1
   dump=$(find "$work" -name "$t.$vpid.out.*" | sort | tail -1)
+  [ -n "$dump" ] && cp "$dump" "$work/$t.dump"
+  if [ -n "$keep" ] && [ -n "$dump" ]; then mkdir -p "$keep" && cp "$dump" "$keep/$t.callgrind.out"; fi
   # "totals:" (or "summary:") is the Ir of everything since the counters were zeroed.
   ir=$(awk '/^(totals|summary):/ { print $2; exit }' "$dump" 2>/dev/null || true)
   kill "$vpid" 2>/dev/null || true
@@ -134,15 +143,20 @@ done
 
 # What the proxies logged (valgrind's own lines start with ==PID==; callgrind_control's with
 # PID or "Dumping"/"Zeroing").
-for t in proxy proxy-h2; do
+for t in proxy; do
   echo "callgrind.sh: $t logged $(grep -cvE '^==|^PID|^  |^$|Dumping|Zeroing|^OK' "$work/$t.log" || true) lines:" >&2
   grep -vE '^==|^PID|^  |^$|Dumping|Zeroing|^OK' "$work/$t.log" | head -5 >&2 || true
 done
 
+# The proxy's dump, for where its instructions go ("" when there is none).
+proxy_dump=$work/proxy.dump
+[ -f "$proxy_dump" ] || proxy_dump=
+
 python3 - "$csv" "$requests" "$warmup" "$clients" "$streams" "bench/callgrind.sh $*" \
-  "$(valgrind --version)" "$(nghttpx --version | head -1)" "$("$proxy_bin" --version)" <<'EOF' | tee -a "${out:-/dev/null}"
-import csv, datetime, sys
-f, n, warm, clients, streams, cmdline, vg, ngx, proxy_v = sys.argv[1:]
+  "$(valgrind --version)" "$(nghttpx --version | head -1)" "$("$proxy_bin" --version)" "$proxy_dump" "$top" <<'EOF' | tee -a "${out:-/dev/null}"
+import collections, csv, datetime, re, sys
+f, n, warm, clients, streams, cmdline, vg, ngx, proxy_v, dump, top = sys.argv[1:]
+n, top = int(n), int(top)
 rows = {r["frontend"]: r for r in csv.DictReader(open(f))}
 ir = lambda t: float(rows[t]["ir_per_request"]) if t in rows and rows[t]["ok"] == "1" else 0.0
 L = ["", "## Instructions per forwarded Range (callgrind)", "",
@@ -153,15 +167,81 @@ L = ["", "## Instructions per forwarded Range (callgrind)", "",
          cmdline.strip(), datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), proxy_v, ngx, vg,
          warm, n, clients, streams), "",
      "| front end | Ir total | Ir per Range | vs nghttpx | all answered |", "| --- | --- | --- | --- | --- |"]
-for t in ("proxy", "proxy-h2", "nghttpx", "haproxy"):
+for t in ("proxy", "nghttpx", "haproxy"):
     r = rows.get(t)
     if not r:
         continue
     L.append("| %s | %s | %s | %s | %s |" % (
         t, r["ir_total"], r["ir_per_request"] if r["ok"] == "1" else "-",
         "%.2f" % (ir(t) / ir("nghttpx")) if ir(t) and ir("nghttpx") else "-", "yes" if r["ok"] == "1" else "NO"))
-L += ["", "proxy-h2 / nghttpx instructions per Range: %s; proxy (grpc) / proxy-h2: %s." % (
-    "%.2f" % (ir("proxy-h2") / ir("nghttpx")) if ir("proxy-h2") and ir("nghttpx") else "-",
-    "%.2f" % (ir("proxy") / ir("proxy-h2")) if ir("proxy") and ir("proxy-h2") else "-"), ""]
+L += ["", "Target (issue 17): at most 30,000 instructions per forwarded unary Range in the proxy: %s." % (
+    "%.0f, %s" % (ir("proxy"), "met" if ir("proxy") <= 30000 else "not met") if ir("proxy") else "not measured"), ""]
+
+# Costs per function read from the dump itself (callgrind_annotate takes the costs of the
+# functions still on a thread's stack at the dump, the I/O loop's among them, as their own):
+# a cost line belongs to the current fn= as self cost, except the line after calls=, which is
+# the inclusive cost of that call. Names are compressed as "(id) name" on first use.
+self_cost, incl_calls, obj_of = collections.Counter(), collections.Counter(), {}
+names = {"ob": {}, "fn": {}}
+def name(kind, v):
+    m = re.match(r"\((\d+)\)(?: (.*))?$", v)
+    if not m:
+        return v
+    if m.group(2) is not None:
+        names[kind][m.group(1)] = m.group(2)
+    return names[kind].get(m.group(1), v)
+fn = ob = cfn = None
+after_calls = False
+for line in open(dump, errors="replace") if dump else []:
+    line = line.rstrip("\n")
+    if not line:
+        continue
+    if line[0].isdigit() or line[0] in "+-*":
+        cells = line.split()
+        if len(cells) < 2:
+            continue
+        if after_calls:
+            after_calls = False
+            if cfn != fn:  # recursion adds nothing
+                incl_calls[fn] += int(cells[1])
+            continue
+        self_cost[fn] += int(cells[1])
+        obj_of.setdefault(fn, ob)
+        continue
+    k, _, v = line.partition("=")
+    if k == "ob":
+        ob = name("ob", v)
+    elif k == "cob":
+        name("ob", v)
+    elif k == "fn":
+        fn = name("fn", v)
+    elif k == "cfn":
+        cfn = name("fn", v)
+    elif k == "calls":
+        after_calls = True
+if self_cost:
+    total = sum(self_cost.values())
+    lib = lambda f: (obj_of.get(f) or "?").rsplit("/", 1)[-1]
+    short = lambda f: (f if len(f) <= 120 else f[:117] + "...").replace("|", "\\|")
+    by_obj = collections.Counter()
+    for f, c in self_cost.items():
+        by_obj[lib(f)] += c
+    L += ["Where the proxy's instructions go, per forwarded Range (all threads, health probes included; "
+          "instructions in user space only: the kernel's share of system calls is not counted). "
+          "Functions without a name are libnghttp2's internal ones (its symbols are not exported).", "",
+          "| library | Ir per Range | share |", "| --- | --- | --- |"]
+    for o, c in by_obj.most_common(12):
+        L.append("| %s | %.0f | %.1f%% |" % (o, c / n, 100.0 * c / total))
+    L += ["", "Functions by self cost:", "", "| function | library | Ir per Range | share |", "| --- | --- | --- | --- |"]
+    for f, c in self_cost.most_common(top):
+        L.append("| `%s` | %s | %.0f | %.1f%% |" % (short(f), lib(f), c / n, 100.0 * c / total))
+    own = [(self_cost[f] + incl_calls[f], f) for f in self_cost
+           if lib(f) == "etcd-health-proxy" and "::_M_run()" not in f]
+    L += ["", "The proxy's own functions by inclusive cost (the function and all it calls; nested, so "
+          "they do not add up; the I/O threads' loops left out):", "",
+          "| function | Ir per Range, inclusive | self |", "| --- | --- | --- |"]
+    for c, f in sorted(own, reverse=True)[:top]:
+        L.append("| `%s` | %.0f | %.0f |" % (short(f), c / n, self_cost[f] / n))
+    L.append("")
 print("\n".join(L))
 EOF
