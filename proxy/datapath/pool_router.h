@@ -7,6 +7,8 @@
 #include <span>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "proxy/routing/call_plan.h"
 #include "proxy/upstream/upstream_pool.h"
 
@@ -24,7 +26,7 @@ class PoolRouter final : public MemberRouter {
 
  private:
   const UpstreamPool& pool_;
-  std::vector<std::shared_ptr<Member>> picked_;
+  boost::container::small_vector<std::shared_ptr<Member>, 2> picked_;
 };
 
 }  // namespace ehp

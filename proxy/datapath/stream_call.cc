@@ -157,10 +157,10 @@ void StreamCall::Open(std::shared_ptr<Member> member) {
     relay_.streams->SetMember(registry_id_, member_name_);
   }
   member_ = std::move(member);
-  const MemberRequest request = MakeMemberRequest(
-      headers_, *member_, class_.hasleader && pool_->inject_hasleader(), deadline_, Clock::now());
+  AdjustForMember(headers_, *member_, class_.hasleader && pool_->inject_hasleader(), deadline_,
+                  Clock::now());
   MemberConnection* connection = worker_.LinksTo(member_).Pick();
-  upstream_ = connection != nullptr ? connection->Open(request.headers, this, false) : nullptr;
+  upstream_ = connection != nullptr ? connection->Open(headers_, this, false) : nullptr;
   if (upstream_ == nullptr) {
     // Never sent: a watch looks for another member; any other stream says why it ended.
     MemberEnded(StatusTrailers(kUnavailable,
@@ -444,8 +444,8 @@ void StreamCall::MoveOrAbort(const grpc::Status& status) {
 void StreamCall::Finished(int code) {
   if (recorded_) return;
   recorded_ = true;
-  RecordCall(relay_, method_, grpc::Status(static_cast<grpc::StatusCode>(code), ""), member_.get(),
-             start_);
+  worker_.call_metrics().Record(method_, code, member_ ? member_->name() : std::string_view(),
+                                start_);
 }
 
 void StreamCall::MaybeDelete() {

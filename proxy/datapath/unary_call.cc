@@ -126,7 +126,7 @@ void UnaryCall::Begin() {
   class_ = Classify(method_, request_);
   hedgeable_ = class_.kind == CallKind::kRead && pool_->hedge_delay().enabled();
   pool_->retry_budget().OnCall();
-  router_ = std::make_unique<PoolRouter>(*pool_);
+  router_.emplace(*pool_);
   CallPlan::Settings settings;
   settings.leaderless_wait = pool_->leaderless_wait();
   settings.hedging = hedgeable_;
@@ -179,11 +179,10 @@ void UnaryCall::Send(int index, std::shared_ptr<Member> member, bool hedge) {
     Execute(plan_->Refused(index));
     return;
   }
-  MemberRequest request = MakeMemberRequest(
+  a.sent_hasleader = AdjustForMember(
       headers_, *member, class_.hasleader && pool_->inject_hasleader(), deadline_, a.sent);
-  a.sent_hasleader = request.hasleader;
   MemberConnection* connection = worker_.LinksTo(member).Pick();
-  a.stream = connection != nullptr ? connection->Open(request.headers, this, false) : nullptr;
+  a.stream = connection != nullptr ? connection->Open(headers_, this, false) : nullptr;
   if (a.stream == nullptr) {
     EndAttempt(a, kUnavailable);
     Execute(plan_->Failed(
@@ -409,8 +408,8 @@ void UnaryCall::Finished(int code, const Member* member) {
   if (recorded_) return;
   recorded_ = true;
   answer_code_ = code;
-  RecordCall(relay_, method_, grpc::Status(static_cast<grpc::StatusCode>(code), ""), member,
-             start_);
+  worker_.call_metrics().Record(method_, code, member ? member->name() : std::string_view(),
+                                start_);
 }
 
 void UnaryCall::MaybeDelete() {

@@ -22,7 +22,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "proxy/core/intrusive_list.h"
+#include "proxy/datapath/pool_router.h"
 #include "proxy/h2/grpc_framing.h"
 #include "proxy/h2/stream.h"
 #include "proxy/relay/relay_context.h"
@@ -30,7 +33,6 @@
 
 namespace ehp {
 
-class PoolRouter;
 class Worker;
 
 class UnaryCall final : public StreamHandler {
@@ -106,9 +108,9 @@ class UnaryCall final : public StreamHandler {
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   CallClass class_;
   bool hedgeable_ = false;
-  std::unique_ptr<PoolRouter> router_;
+  std::optional<PoolRouter> router_;
   std::optional<CallPlan> plan_;
-  std::vector<std::unique_ptr<Attempt>> attempts_;
+  boost::container::small_vector<std::unique_ptr<Attempt>, 2> attempts_;
   Attempt* committed_ = nullptr;
   bool answered_ = false;  // the client's answer is complete (or the client is gone)
   bool recorded_ = false;

@@ -10,7 +10,7 @@
 namespace ehp {
 
 Worker::Worker(DataPath& path, boost::asio::io_context& io, int index)
-    : path_(path), io_(io), index_(index), hedge_timer_(io) {}
+    : path_(path), io_(io), index_(index), call_metrics_(path.relay().metrics), hedge_timer_(io) {}
 
 const Config& Worker::config() const { return path_.config(); }
 const RelayContext& Worker::relay() const { return path_.relay(); }

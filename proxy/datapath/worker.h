@@ -11,6 +11,7 @@
 
 #include "proxy/config/proxy_config.h"
 #include "proxy/core/intrusive_list.h"
+#include "proxy/datapath/call_metrics.h"
 #include "proxy/datapath/member_links.h"
 #include "proxy/h2/server_connection.h"
 #include "proxy/relay/relay_context.h"
@@ -50,6 +51,8 @@ class Worker final : public RequestDispatcher {
   int index() const { return index_; }
   const Config& config() const;
   const RelayContext& relay() const;
+  // What this thread's calls add to the metrics as they end.
+  CallMetrics& call_metrics() { return call_metrics_; }
   // Client connections open on this thread (read from any thread).
   int64_t clients() const { return client_count_.load(std::memory_order_relaxed); }
 
@@ -69,6 +72,7 @@ class Worker final : public RequestDispatcher {
   // By member; a member replaced by a reload leaves its slot until its calls are gone.
   std::unordered_map<const Member*, MemberSlot> members_;
   NodeList hedgeable_;
+  CallMetrics call_metrics_;
   boost::asio::steady_timer hedge_timer_;
   bool hedge_armed_ = false;
   std::unordered_map<ServerConnection*, std::shared_ptr<ServerConnection>> clients_;

@@ -16,16 +16,18 @@ bool HasHeader(const HeaderList& headers, std::string_view name) {
   return false;
 }
 
-std::vector<nghttp2_nv> ToNv(const HeaderList& headers) {
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(headers.size());
+NvList::NvList(const HeaderList& headers) : size_(headers.size()) {
+  nghttp2_nv* out = inline_;
+  if (size_ > kInline) {
+    spill_.resize(size_);
+    out = spill_.data();
+  }
   for (const HeaderField& f : headers) {
     // Without NO_COPY flags, nghttp2 copies the fields when they are submitted.
-    nv.push_back(nghttp2_nv{const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(f.name.data())),
-                            const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(f.value.data())),
-                            f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
+    *out++ = nghttp2_nv{const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(f.name.data())),
+                        const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(f.value.data())),
+                        f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE};
   }
-  return nv;
 }
 
 }  // namespace ehp

@@ -21,7 +21,19 @@ using HeaderList = std::vector<HeaderField>;
 std::string_view FindHeader(const HeaderList& headers, std::string_view name);
 bool HasHeader(const HeaderList& headers, std::string_view name);
 
-// nghttp2's view of `headers` (no copies: valid while `headers` is unchanged).
-std::vector<nghttp2_nv> ToNv(const HeaderList& headers);
+// nghttp2's view of a header list (no copies: valid while the list is unchanged), on the stack
+// for the usual few dozen fields.
+class NvList {
+ public:
+  explicit NvList(const HeaderList& headers);
+  const nghttp2_nv* data() const { return spill_.empty() ? inline_ : spill_.data(); }
+  size_t size() const { return size_; }
+
+ private:
+  static constexpr size_t kInline = 24;
+  nghttp2_nv inline_[kInline];
+  std::vector<nghttp2_nv> spill_;  // more than kInline fields
+  size_t size_ = 0;
+};
 
 }  // namespace ehp

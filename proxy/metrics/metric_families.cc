@@ -22,22 +22,22 @@ CounterFamily::CounterFamily(std::string name, std::string help,
                              std::vector<std::string> label_names)
     : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
 
-void CounterFamily::Inc(const std::vector<std::string>& label_values, double by) {
+CounterFamily::Child& CounterFamily::Get(const std::vector<std::string>& label_values) {
   std::lock_guard lock(mu_);
-  values_[label_values] += by;
+  return values_.try_emplace(label_values).first->second;
 }
 
 double CounterFamily::Value(const std::vector<std::string>& label_values) const {
   std::lock_guard lock(mu_);
   auto it = values_.find(label_values);
-  return it == values_.end() ? 0 : it->second;
+  return it == values_.end() ? 0 : it->second.value();
 }
 
 void CounterFamily::Render(std::string* out) const {
   WriteHeader(out, name_, help_, "counter");
   std::lock_guard lock(mu_);
-  for (const auto& [labels, value] : values_) {
-    WriteSample(out, name_, Zip(label_names_, labels), value);
+  for (const auto& [labels, child] : values_) {
+    WriteSample(out, name_, Zip(label_names_, labels), child.value());
   }
 }
 
@@ -48,21 +48,19 @@ HistogramFamily::HistogramFamily(std::string name, std::string help,
       label_names_(std::move(label_names)),
       buckets_(std::move(buckets)) {}
 
-void HistogramFamily::Observe(const std::vector<std::string>& label_values, double value) {
-  const size_t bucket =
-      std::lower_bound(buckets_.begin(), buckets_.end(), value) - buckets_.begin();
+size_t HistogramFamily::Bucket(double value) const {
+  return std::lower_bound(buckets_.begin(), buckets_.end(), value) - buckets_.begin();
+}
+
+HistogramFamily::Child& HistogramFamily::Get(const std::vector<std::string>& label_values) {
   std::lock_guard lock(mu_);
-  Child& c = children_[label_values];
-  if (c.counts.empty()) c.counts.resize(buckets_.size() + 1);
-  c.counts[bucket]++;
-  c.count++;
-  c.sum += value;
+  return children_.try_emplace(label_values, buckets_.size()).first->second;
 }
 
 uint64_t HistogramFamily::Count(const std::vector<std::string>& label_values) const {
   std::lock_guard lock(mu_);
   auto it = children_.find(label_values);
-  return it == children_.end() ? 0 : it->second.count;
+  return it == children_.end() ? 0 : it->second.count_.load(std::memory_order_relaxed);
 }
 
 void HistogramFamily::Render(std::string* out) const {
@@ -73,7 +71,7 @@ void HistogramFamily::Render(std::string* out) const {
     Labels labels = Zip(label_names_, values);
     uint64_t cumulative = 0;
     for (size_t i = 0; i <= buckets_.size(); ++i) {
-      cumulative += c.counts[i];
+      cumulative += c.counts_[i].load(std::memory_order_relaxed);
       Labels with_le = labels;
       char le[32];
       if (i < buckets_.size()) {
@@ -84,8 +82,9 @@ void HistogramFamily::Render(std::string* out) const {
       with_le.emplace_back("le", le);
       WriteSample(out, bucket_name, with_le, static_cast<double>(cumulative));
     }
-    WriteSample(out, name_ + "_sum", labels, c.sum);
-    WriteSample(out, name_ + "_count", labels, static_cast<double>(c.count));
+    WriteSample(out, name_ + "_sum", labels, c.sum_.load(std::memory_order_relaxed));
+    WriteSample(out, name_ + "_count", labels,
+                static_cast<double>(c.count_.load(std::memory_order_relaxed)));
   }
 }
 

@@ -20,28 +20,6 @@ grpc::Status RefuseForLimit(const RelayContext& relay, std::string_view limit,
 }  // namespace ehp
 
 namespace ehp {
-namespace {
-
-// Prometheus label values for gRPC codes, as grpc-go and grpc_prometheus spell them.
-const std::array<const char*, 17> kCodeNames = {
-    "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
-    "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
-    "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
-    "DataLoss", "Unauthenticated"};
-
-}  // namespace
-
-void RecordCall(const RelayContext& relay, const std::string& method, const grpc::Status& status,
-                const Member* member, std::chrono::steady_clock::time_point start) {
-  if (relay.metrics == nullptr) return;
-  const auto [service, name] = SplitMethod(method);
-  const size_t code = static_cast<size_t>(status.error_code());
-  relay.metrics->calls.Inc({service, name, code < kCodeNames.size() ? kCodeNames[code] : "Unknown",
-                            member ? member->name() : ""});
-  relay.metrics->call_duration.Observe(
-      {service, name},
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-}
 
 grpc::Status HoldRefused(const CallHolder& holder, const std::string& reasons) {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE,

@@ -31,10 +31,6 @@ struct RelayContext {
 grpc::Status RefuseForLimit(const RelayContext& relay, std::string_view limit,
                             const std::string& message);
 
-// Counts a finished call and its duration. `member` is empty when no member took it.
-void RecordCall(const RelayContext& relay, const std::string& method, const grpc::Status& status,
-                const Member* member, std::chrono::steady_clock::time_point start);
-
 // The error for a call that could not be held: `reasons` (why no member could take it) and the
 // bounds that were reached.
 grpc::Status HoldRefused(const CallHolder& holder, const std::string& reasons);

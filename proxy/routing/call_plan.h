@@ -15,6 +15,8 @@
 #include <span>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "proxy/routing/call_class.h"
 #include "proxy/routing/call_holder.h"
 #include "proxy/routing/retry_budget.h"
@@ -131,8 +133,9 @@ class CallPlan {
   MemberRouter& router_;
   RetryBudget& budget_;
   CallHolder* const holder_;
-  std::vector<Attempt> attempts_;
-  std::vector<Key> tried_;  // since the call last waited
+  // Inline room for the usual: one attempt, or one and a retry or hedge.
+  boost::container::small_vector<Attempt, 2> attempts_;
+  boost::container::small_vector<Key, 2> tried_;  // since the call last waited
   int in_flight_ = 0;
   int last_failed_ = -1;  // the attempt whose answer goes to the client if nothing better comes
   bool despite_stall_ = false;

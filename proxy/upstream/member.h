@@ -17,7 +17,7 @@ class Member {
   Member(std::string name, MemberUrl url, std::string zone)
       : name_(std::move(name)), url_(std::move(url)), zone_(std::move(zone)) {}
 
-  const std::string& name() const { return name_; }
+  const std::string& name() const { return name_; }  // its host:port (its URL's authority)
   const MemberUrl& url() const { return url_; }
   const std::string& zone() const { return zone_; }  // empty when not configured
 
