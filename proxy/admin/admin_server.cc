@@ -39,8 +39,11 @@ class AdminServer::Evictable {
  public:
   virtual ~Evictable() = default;
   virtual void Evict() = 0;
+  // Whether bytes from the client wait to be read: a silent session about to hear them.
+  virtual bool HasInput() = 0;
   WaitList* list = nullptr;  // the wait list it is on, if any
   WaitList::iterator pos;
+  std::chrono::steady_clock::time_point silent_until;  // its head deadline, while silent
 };
 
 template <class Stream>
@@ -53,8 +56,38 @@ class AdminServer::Session : public AdminServer::Evictable,
   ~Session() override { Close(); }
 
   void Run() {
-    server_->Wait(this, &server_->unserved_);
     head_deadline_ = std::chrono::steady_clock::now() + HeadTimeout();
+    silent_until = head_deadline_;
+    server_->Wait(this, &server_->silent_);
+    // Nothing is read, and no handshake begun, before the client's first bytes: a connection
+    // that sends none costs no work and is the first to go at the cap.
+    beast::get_lowest_layer(stream_).socket().async_wait(
+        tcp::socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
+          if (self->closed_) return;  // evicted, or its head deadline passed
+          if (ec) return self->Close();
+          if (self->list == &self->server_->silent_) {
+            self->server_->Wait(self.get(), &self->server_->unserved_);
+          }
+          self->Heard();
+        });
+  }
+
+  void Evict() override { Close(); }
+
+  bool HasInput() override {
+    beast::error_code ec;
+    return beast::get_lowest_layer(stream_).socket().available(ec) > 0;
+  }
+
+ private:
+  const AdminServer::Limits& limits() const { return server_->limits_; }
+  // The head's deadline never exceeds the whole request's.
+  std::chrono::milliseconds HeadTimeout() const {
+    return std::min(limits().header_timeout, limits().read_timeout);
+  }
+
+  // The first bytes are there: the TLS handshake, then the request head.
+  void Heard() {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
       beast::get_lowest_layer(stream_).expires_at(head_deadline_);
       stream_.async_handshake(net::ssl::stream_base::server,
@@ -66,15 +99,6 @@ class AdminServer::Session : public AdminServer::Evictable,
     } else {
       ReadHead();
     }
-  }
-
-  void Evict() override { Close(); }
-
- private:
-  const AdminServer::Limits& limits() const { return server_->limits_; }
-  // The head's deadline never exceeds the whole request's.
-  std::chrono::milliseconds HeadTimeout() const {
-    return std::min(limits().header_timeout, limits().read_timeout);
   }
 
   // Between requests: wait for the next one's first byte at most the idle timeout.
@@ -369,9 +393,17 @@ bool AdminServer::MakeRoom() {
 }
 
 bool AdminServer::EvictOne() {
-  WaitList* from = !unserved_.empty() ? &unserved_ : !idle_.empty() ? &idle_ : nullptr;
+  // A silent session whose first bytes have arrived, its handler not yet run, is silent no
+  // more: a probe accepted amid a burst of idle connections must not be taken for one of them.
+  while (!silent_.empty() && silent_.front()->HasInput()) Wait(silent_.front(), &unserved_);
+  WaitList* from = !silent_.empty()     ? &silent_
+                   : !unserved_.empty() ? &unserved_
+                   : !idle_.empty()     ? &idle_
+                                        : nullptr;
   if (from == nullptr) return false;
-  const bool unserved = from == &unserved_;
+  const char* what = from == &silent_     ? "one that had sent nothing"
+                     : from == &unserved_ ? "one that had not completed a request"
+                                          : "idle keep-alive one";
   from->front()->Evict();  // leaves the list and frees its place
   if (on_evict_) on_evict_();
   uint64_t suppressed = 0;
@@ -379,9 +411,7 @@ bool AdminServer::EvictOne() {
     spdlog::warn(
         "admin plane: {} connections open (admin-max-connections {}): closed the oldest {} to "
         "admit a new one{}",
-        sessions_ + 1, limits_.max_sessions,
-        unserved ? "one that had not completed a request" : "idle keep-alive one",
-        SuppressedNote(suppressed));
+        sessions_ + 1, limits_.max_sessions, what, SuppressedNote(suppressed));
   }
   return true;
 }
@@ -390,6 +420,7 @@ void AdminServer::Wait(Evictable* session, WaitList* list) {
   Unwait(session);
   session->list = list;
   session->pos = list->insert(list->end(), session);
+  if (list == &silent_ && !silent_timer_armed_) ExpireSilent();
 }
 
 void AdminServer::Unwait(Evictable* session) {
@@ -401,6 +432,19 @@ void AdminServer::Unwait(Evictable* session) {
 void AdminServer::Released(Evictable* session) {
   Unwait(session);
   sessions_--;
+}
+
+void AdminServer::ExpireSilent() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!silent_.empty() && silent_.front()->silent_until <= now) silent_.front()->Evict();
+  if (silent_.empty()) return;
+  // Every silent session has the same head timeout, so the list's front expires first.
+  silent_timer_armed_ = true;
+  silent_timer_.expires_at(silent_.front()->silent_until);
+  silent_timer_.async_wait([this](beast::error_code ec) {
+    silent_timer_armed_ = false;
+    if (!ec) ExpireSilent();
+  });
 }
 
 }  // namespace ehp
