@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -54,6 +56,22 @@ bool ClosedWithin(int fd, milliseconds wait) {
   if (poll(&p, 1, static_cast<int>(wait.count())) <= 0) return false;
   char c;
   return recv(fd, &c, 1, MSG_PEEK) <= 0;
+}
+
+// The first flight of a TLS client: the same bytes sent on many connections make as many
+// handshakes for the server, at the cost of a send for the client.
+std::string ClientHello() {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(ctx);
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new(BIO_s_mem());
+  SSL_set_bio(ssl, in, out);
+  SSL_connect(ssl);  // wants to read the server's answer
+  std::string hello(static_cast<size_t>(BIO_pending(out)), '\0');
+  BIO_read(out, hello.data(), static_cast<int>(hello.size()));
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  return hello;
 }
 
 // Reads until the server closes or `wait` passes.
@@ -154,6 +172,38 @@ TEST_F(AdminServerTest, SilentConnectionEndsAtHeadDeadline) {
   EXPECT_GE(took, milliseconds(450));
   EXPECT_LT(took, seconds(2));
   EXPECT_EQ(evicted_, 0);  // a timeout, not an eviction
+}
+
+// Scenario: 400 TLS clients send their first flight at once, then a probe connects: the plane
+// starts handshakes a few at a time, the newest connection first, so the probe's handshake is
+// done while most of the burst still waits for the server's answer.
+TEST_F(AdminServerTest, HttpsProbeHandshakesAheadOfABurst) {
+  const std::string dir = MakeTempDir("ehp-admin-server");
+  const Certs certs = GenerateCerts(dir + "/certs");
+  StartPlane(LongDeadlines(1024),
+             AdminServer::Tls{.files = {certs.server(), certs.server_key(), certs.ca()}});
+  const std::string hello = ClientHello();
+  ASSERT_FALSE(hello.empty());
+  std::vector<int> burst;
+  for (int i = 0; i < 400; ++i) burst.push_back(Open());
+  for (int fd : burst) Send(fd, hello);
+
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, Open());
+  EXPECT_EQ(SSL_connect(ssl), 1);
+  int answered = 0;  // burst connections the server has answered by now
+  for (int fd : burst) {
+    pollfd p{fd, POLLIN, 0};
+    answered += poll(&p, 1, 0);
+  }
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  // Oldest first, the probe would come after all 400.
+  EXPECT_LT(answered, 200);
+  std::printf("the probe's handshake was done with %d of 400 earlier ones answered\n", answered);
+  server_.reset();
+  RemoveTree(dir);
 }
 
 // Scenario: over https, silent connections fill the plane; a client's handshake and request
