@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -34,13 +35,76 @@ bool ClientVerified(TlsStream& stream) {
 
 }  // namespace
 
-// What the server's wait lists hold: a session it may close to admit another.
+// What the server's wait lists hold: a connection it may close to admit another.
 class AdminServer::Evictable {
  public:
   virtual ~Evictable() = default;
   virtual void Evict() = 0;
   WaitList* list = nullptr;  // the wait list it is on, if any
   WaitList::iterator pos;
+  std::chrono::steady_clock::time_point head_deadline;  // handshake, request line and headers
+};
+
+// A connection without a session yet: its socket and nothing more. It waits for the client's
+// first bytes (on the silent list, the first to go at the cap); over TLS it then waits for its
+// turn to handshake. Thousands of connections that send nothing, or a burst of TLS clients,
+// cost next to nothing until their turn comes: no stream, no TLS state.
+class AdminServer::Pending : public AdminServer::Evictable,
+                             public std::enable_shared_from_this<Pending> {
+ public:
+  Pending(tcp::socket socket, AdminServer* server) : socket_(std::move(socket)), server_(server) {}
+  ~Pending() override { Close(); }
+
+  void Run() {
+    server_->Wait(this, &server_->silent_);
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (self->closed_) return;  // evicted, or its head deadline passed
+      if (ec) return self->Close();
+      if (self->server_->tls_.files.cert.empty()) return self->Serve();
+      self->server_->Wait(self.get(), &self->server_->unserved_);
+      // The wait for the turn holds the connection and ends it at the head deadline.
+      self->turn_.emplace(self->socket_.get_executor());
+      self->turn_->expires_at(self->head_deadline);
+      self->turn_->async_wait([self](beast::error_code) { self->Close(); });
+      self->server_->AwaitHandshake(self.get());
+    });
+  }
+
+  void Evict() override { Close(); }
+
+  // Whether bytes from the client wait to be read: a silent connection about to hear them.
+  bool HasInput() {
+    beast::error_code ec;
+    return socket_.available(ec) > 0;
+  }
+
+  // Hands the socket to a session (over TLS, its turn to handshake has come).
+  void Serve() {
+    closed_ = true;
+    if (turn_) turn_->cancel();
+    server_->Unwait(this);
+    server_->Serve(std::move(socket_), head_deadline);
+  }
+
+  bool awaits_turn = false;  // on the server's handshakes_, at turn_pos
+  AdminServer::HandshakeQueue::iterator turn_pos;
+
+ private:
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    if (awaits_turn) server_->handshakes_.erase(turn_pos);
+    awaits_turn = false;
+    server_->Released(this);
+    if (turn_) turn_->cancel();
+    beast::error_code ec;
+    socket_.close(ec);
+  }
+
+  tcp::socket socket_;
+  AdminServer* const server_;
+  std::optional<net::steady_timer> turn_;  // TLS: waiting for the turn to handshake
+  bool closed_ = false;                    // or handed to a session
 };
 
 template <class Stream>
@@ -52,11 +116,13 @@ class AdminServer::Session : public AdminServer::Evictable,
       : tls_(std::move(tls)), stream_(std::move(stream)), server_(server) {}
   ~Session() override { Close(); }
 
-  void Run() {
+  // The client's first bytes are here (and over TLS its turn to handshake has come); the head
+  // is due by `deadline`.
+  void Run(std::chrono::steady_clock::time_point deadline) {
+    head_deadline = deadline;
     server_->Wait(this, &server_->unserved_);
-    head_deadline_ = std::chrono::steady_clock::now() + HeadTimeout();
     if constexpr (std::is_same_v<Stream, TlsStream>) {
-      beast::get_lowest_layer(stream_).expires_at(head_deadline_);
+      beast::get_lowest_layer(stream_).expires_at(head_deadline);
       stream_.async_handshake(net::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->Close();  // refused certificate, not TLS
@@ -82,7 +148,7 @@ class AdminServer::Session : public AdminServer::Evictable,
   void AwaitRequest() {
     server_->Wait(this, &server_->idle_);
     if (buffer_.size() > 0) {  // pipelined: already here
-      head_deadline_ = std::chrono::steady_clock::now() + HeadTimeout();
+      head_deadline = std::chrono::steady_clock::now() + HeadTimeout();
       return ReadHead();
     }
     beast::get_lowest_layer(stream_).expires_after(limits().idle_timeout);
@@ -90,7 +156,7 @@ class AdminServer::Session : public AdminServer::Evictable,
         buffer_.prepare(1024), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
           if (ec) return self->Close();  // idle timeout, closed by the client, evicted
           self->buffer_.commit(n);
-          self->head_deadline_ = std::chrono::steady_clock::now() + self->HeadTimeout();
+          self->head_deadline = std::chrono::steady_clock::now() + self->HeadTimeout();
           self->ReadHead();
         });
   }
@@ -101,7 +167,7 @@ class AdminServer::Session : public AdminServer::Evictable,
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(limits().header_bytes));
     parser_->body_limit(limits().body_bytes);
-    beast::get_lowest_layer(stream_).expires_at(head_deadline_);
+    beast::get_lowest_layer(stream_).expires_at(head_deadline);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec || self->parser_->is_done()) return self->OnRead(ec);
@@ -195,7 +261,6 @@ class AdminServer::Session : public AdminServer::Evictable,
   AdminServer* const server_;
   bool client_verified_ = false;
   bool closed_ = false;
-  std::chrono::steady_clock::time_point head_deadline_;
   std::chrono::steady_clock::time_point request_start_;
 };
 
@@ -205,6 +270,10 @@ namespace {
 
 // Connections accepted at most in one go before other handlers run.
 constexpr int kAcceptBatch = 256;
+// TLS handshakes begun in one go before other handlers run. The first step of each (about a
+// millisecond of CPU) runs before the next batch begins, so a probe's handshake, the newest,
+// waits behind a few at most rather than behind a whole burst.
+constexpr int kHandshakeBatch = 4;
 
 std::shared_ptr<net::ssl::context> MakeTlsContext(const AdminServer::Tls& tls, std::string* error) {
   auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
@@ -344,14 +413,23 @@ void AdminServer::Admit(tcp::socket socket) {
   if (!MakeRoom()) {
     beast::error_code ignored;
     socket.close(ignored);  // every session is busy answering: refuse rather than queue
-  } else if (auto tls = TlsContext()) {
+    return;
+  }
+  sessions_++;
+  auto pending = std::make_shared<Pending>(std::move(socket), this);
+  pending->head_deadline =
+      std::chrono::steady_clock::now() + std::min(limits_.header_timeout, limits_.read_timeout);
+  pending->Run();
+}
+
+void AdminServer::Serve(tcp::socket socket, std::chrono::steady_clock::time_point deadline) {
+  if (auto tls = TlsContext()) {
     // The session keeps the context it started with alive across a reload.
     TlsStream stream(std::move(socket), *tls);
-    sessions_++;
-    std::make_shared<Session<TlsStream>>(std::move(tls), std::move(stream), this)->Run();
+    std::make_shared<Session<TlsStream>>(std::move(tls), std::move(stream), this)->Run(deadline);
   } else {
-    sessions_++;
-    std::make_shared<Session<PlainStream>>(nullptr, PlainStream(std::move(socket)), this)->Run();
+    std::make_shared<Session<PlainStream>>(nullptr, PlainStream(std::move(socket)), this)
+        ->Run(deadline);
   }
 }
 
@@ -369,9 +447,19 @@ bool AdminServer::MakeRoom() {
 }
 
 bool AdminServer::EvictOne() {
-  WaitList* from = !unserved_.empty() ? &unserved_ : !idle_.empty() ? &idle_ : nullptr;
+  // A silent session whose first bytes have arrived, its handler not yet run, is silent no
+  // more: a probe accepted amid a burst of idle connections must not be taken for one of them.
+  while (!silent_.empty() && static_cast<Pending*>(silent_.front())->HasInput()) {
+    Wait(silent_.front(), &unserved_);
+  }
+  WaitList* from = !silent_.empty()     ? &silent_
+                   : !unserved_.empty() ? &unserved_
+                   : !idle_.empty()     ? &idle_
+                                        : nullptr;
   if (from == nullptr) return false;
-  const bool unserved = from == &unserved_;
+  const char* what = from == &silent_     ? "one that had sent nothing"
+                     : from == &unserved_ ? "one that had not completed a request"
+                                          : "idle keep-alive one";
   from->front()->Evict();  // leaves the list and frees its place
   if (on_evict_) on_evict_();
   uint64_t suppressed = 0;
@@ -379,9 +467,7 @@ bool AdminServer::EvictOne() {
     spdlog::warn(
         "admin plane: {} connections open (admin-max-connections {}): closed the oldest {} to "
         "admit a new one{}",
-        sessions_ + 1, limits_.max_sessions,
-        unserved ? "one that had not completed a request" : "idle keep-alive one",
-        SuppressedNote(suppressed));
+        sessions_ + 1, limits_.max_sessions, what, SuppressedNote(suppressed));
   }
   return true;
 }
@@ -390,6 +476,7 @@ void AdminServer::Wait(Evictable* session, WaitList* list) {
   Unwait(session);
   session->list = list;
   session->pos = list->insert(list->end(), session);
+  if (list == &silent_ && !silent_timer_armed_) ExpireSilent();
 }
 
 void AdminServer::Unwait(Evictable* session) {
@@ -401,6 +488,47 @@ void AdminServer::Unwait(Evictable* session) {
 void AdminServer::Released(Evictable* session) {
   Unwait(session);
   sessions_--;
+}
+
+void AdminServer::AwaitHandshake(Pending* pending) {
+  // By head deadline, that is by when each connected: equal ones keep their order.
+  pending->turn_pos = handshakes_.emplace(pending->head_deadline, pending);
+  pending->awaits_turn = true;
+  if (handshakes_posted_) return;
+  handshakes_posted_ = true;
+  net::post(io_, [this] { StartHandshakes(); });
+}
+
+void AdminServer::StartHandshakes() {
+  handshakes_posted_ = false;
+  // The newest connection first: a burst of older ones waits (and those that wait past their
+  // head deadline are closed, as they would be anyway) while a probe that connects amid it goes
+  // ahead, even of connections whose first bytes came after its own.
+  for (int i = 0; i < kHandshakeBatch && !handshakes_.empty(); ++i) {
+    const auto newest = std::prev(handshakes_.end());
+    Pending* pending = newest->second;
+    handshakes_.erase(newest);
+    pending->awaits_turn = false;
+    pending->Serve();
+  }
+  if (handshakes_.empty()) return;
+  // After every handler already queued, among them the first steps of the handshakes just
+  // begun.
+  handshakes_posted_ = true;
+  net::post(io_, [this] { StartHandshakes(); });
+}
+
+void AdminServer::ExpireSilent() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!silent_.empty() && silent_.front()->head_deadline <= now) silent_.front()->Evict();
+  if (silent_.empty()) return;
+  // Every silent session has the same head timeout, so the list's front expires first.
+  silent_timer_armed_ = true;
+  silent_timer_.expires_at(silent_.front()->head_deadline);
+  silent_timer_.async_wait([this](beast::error_code ec) {
+    silent_timer_armed_ = false;
+    if (!ec) ExpireSilent();
+  });
 }
 
 }  // namespace ehp

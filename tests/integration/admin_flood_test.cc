@@ -105,6 +105,7 @@ class AdminFloodTest : public ::testing::Test {
     flood.Want(500, 2000);
     poll_for(seconds(8));
     const int most_open = flood.most_open();
+    const int idle_opened = flood.idle_opened();
     const int closed = flood.closed_by_server();
 
     const std::string metrics =
@@ -115,13 +116,15 @@ class AdminFloodTest : public ::testing::Test {
     const double evicted =
         MetricValue(metrics, "etcd_health_proxy_admin_connections_evicted_total");
     std::printf(
-        "%s: %d polls, slowest answer %.0f ms; slowloris open at once %d, all %d; "
-        "closed by the server %d; evicted %.0f\n",
+        "%s: %d polls, slowest answer %.0f ms; slowloris open at once %d, all %d; idle opened "
+        "%d; closed by the server %d; evicted %.0f\n",
         tls ? "https" : "http", polls, std::chrono::duration<double, std::milli>(slowest).count(),
-        slow_open, most_open, closed, evicted);
+        slow_open, most_open, idle_opened, closed, evicted);
     EXPECT_GE(polls, 12);
     EXPECT_GE(slow_open, 450) << "the slowloris connections did not open";
-    EXPECT_GE(most_open, 2000) << "the idle connections did not open";
+    // Counted as they open, not as they stay: idle connections are the first the plane closes at
+    // its cap, and over https the flood reopens only a hundred a second.
+    EXPECT_GE(idle_opened, 2000) << "the idle connections did not open";
     // Held at the cap: the plane made room by closing waiting connections.
     EXPECT_GT(evicted, 0);
     EXPECT_GT(closed, 1000);
@@ -139,12 +142,10 @@ EtcdCluster* AdminFloodTest::cluster_ = nullptr;
 // Scenario: the http admin plane under the flood keeps answering probes and scrapes.
 TEST_F(AdminFloodTest, HttpProbesAnswerUnderFlood) { Flood(false); }
 
-// Scenario: the same for the https admin plane (slowloris connections handshake first).
-// Disabled: a probe still loses its connection now and then when the 2,000 idle connections
-// arrive in one burst while its handshake runs (eviction takes the oldest unanswered one, and
-// within the burst that is the probe). Evicting connections that never sent a byte first fixes
-// it; run it with --gtest_also_run_disabled_tests.
-TEST_F(AdminFloodTest, DISABLED_HttpsProbesAnswerUnderFlood) { Flood(true); }
+// Scenario: the same for the https admin plane (slowloris connections handshake first; the
+// plane starts the 500 handshakes a few at a time, the newest connection first, so a probe's
+// handshake does not wait behind them all).
+TEST_F(AdminFloodTest, HttpsProbesAnswerUnderFlood) { Flood(true); }
 
 }  // namespace
 }  // namespace ehp::testing

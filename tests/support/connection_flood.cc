@@ -79,6 +79,7 @@ void ConnectionFlood::Run() {
     c.want_events = POLLIN;
     open_++;
     if (open_ > most_open_) most_open_ = open_.load();
+    if (!c.slow) idle_opened_++;
     if (c.slow) {
       c.next_send = Clock::now() + std::chrono::milliseconds(500);
       return send_text(c, "GET /metrics HTTP/1.1\r\nHost: flood\r\n");
@@ -118,7 +119,8 @@ void ConnectionFlood::Run() {
     last = turn;
     const auto fill = [&](bool is_slow, int* count, int* owed, int want) {
       for (int budget = 400; budget > 0 && *count < want; --budget) {
-        if (*owed > 0) {
+        // One never opened yet goes at once; one the server closed waits for a token.
+        if (*count + *owed >= want) {
           if (tokens < 1) return;
           tokens -= 1;
           --*owed;

@@ -20,9 +20,11 @@ class ConnectionFlood {
   void Want(int slow, int idle);
 
   // Connections open (connected, and for TLS slowloris handshaken) right now; the most seen at
-  // once; and how many the server has closed so far. Thread-safe.
+  // once; how many idle ones have opened so far (reopened ones too); and how many the server has
+  // closed so far. Thread-safe.
   int open() const { return open_.load(); }
   int most_open() const { return most_open_.load(); }
+  int idle_opened() const { return idle_opened_.load(); }
   int closed_by_server() const { return closed_.load(); }
 
  private:
@@ -36,6 +38,7 @@ class ConnectionFlood {
   std::atomic<int> want_idle_{0};
   std::atomic<int> open_{0};
   std::atomic<int> most_open_{0};
+  std::atomic<int> idle_opened_{0};
   std::atomic<int> closed_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
