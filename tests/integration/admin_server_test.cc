@@ -34,6 +34,8 @@ class FakeBackend : public AdminBackend {
   std::string StatusJson() override { return "{}"; }
   std::string EventsJson() override { return "{}"; }
   bool SetDrained(const std::string&, bool) override { return false; }
+  Action StartDefragment() override { return {409, "{}"}; }
+  Action MoveLeader(const std::string&) override { return {404, "{}"}; }
 };
 
 int Connect(int port) {
