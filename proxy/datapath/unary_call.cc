@@ -30,18 +30,18 @@ CallClass Classify(const std::string& method, const std::string& request) {
 }  // namespace
 
 void UnaryCall::Start(Worker& worker, const RelayContext& relay, H2Stream& client,
-                      HeaderList headers, std::string method, bool end_stream) {
-  auto* call = new UnaryCall(worker, relay, client, std::move(headers), std::move(method));
+                      HeaderList headers, const std::string& method, bool end_stream) {
+  auto* call = new UnaryCall(worker, relay, client, std::move(headers), method);
   client.set_handler(call);
   if (end_stream) call->Begin();
 }
 
 UnaryCall::UnaryCall(Worker& worker, const RelayContext& relay, H2Stream& client,
-                     HeaderList headers, std::string method)
+                     HeaderList headers, const std::string& method)
     : worker_(worker),
       relay_(relay),
       pool_(relay.upstreams->Get()),
-      method_(std::move(method)),
+      method_(method),
       client_(&client),
       headers_(std::move(headers)) {
   if (const auto timeout = ParseGrpcTimeout(FindHeader(headers_, "grpc-timeout"))) {
@@ -49,7 +49,9 @@ UnaryCall::UnaryCall(Worker& worker, const RelayContext& relay, H2Stream& client
   }
 }
 
-UnaryCall::~UnaryCall() { *alive_ = false; }
+UnaryCall::~UnaryCall() {
+  if (alive_) *alive_ = false;
+}
 
 // The client's side.
 
@@ -147,7 +149,10 @@ void UnaryCall::Execute(CallPlan::Step step) {
       Send(step.attempt, router_->Get(step.member), step.hedge);
       return;  // Send may have deleted this call
     case CallPlan::Action::kHold: {
-      if (!hold_timer_) hold_timer_.emplace(worker_.io());
+      if (!hold_timer_) {
+        hold_timer_.emplace(worker_.io());
+        alive_ = std::make_shared<bool>(true);
+      }
       hold_timer_->expires_at(step.wake_at);
       hold_timer_->async_wait([this, alive = alive_](const boost::system::error_code& ec) {
         if (ec || !*alive || client_ == nullptr) return;
@@ -167,7 +172,11 @@ void UnaryCall::Execute(CallPlan::Step step) {
 
 void UnaryCall::Send(int index, std::shared_ptr<Member> member, bool hedge) {
   if (static_cast<size_t>(index) >= attempts_.size()) attempts_.resize(index + 1);
-  attempts_[index] = std::make_unique<Attempt>();
+  if (index == 0) {
+    attempts_[0] = &first_attempt_;
+  } else {
+    attempts_[index] = more_attempts_.emplace_back(std::make_unique<Attempt>()).get();
+  }
   Attempt& a = *attempts_[index];
   a.call = this;
   a.index = index;
@@ -193,7 +202,7 @@ void UnaryCall::Send(int index, std::shared_ptr<Member> member, bool hedge) {
         Clock::now()));
     return;
   }
-  a.stream->Write(request_);
+  a.stream->WriteBorrowed(request_);  // request_ outlives every attempt's stream
   a.stream->End();
   if (class_.kind == CallKind::kWrite) member->writes().Begin(a.sent);
   // Reads are listed so an eviction can move them; writes stay (their outcome is unknown).
@@ -205,7 +214,7 @@ void UnaryCall::Send(int index, std::shared_ptr<Member> member, bool hedge) {
 
 UnaryCall::Attempt* UnaryCall::AttemptOf(const H2Stream& stream) {
   for (auto& a : attempts_) {
-    if (a && a->stream == &stream) return a.get();
+    if (a && a->stream == &stream) return a;
   }
   return nullptr;
 }
@@ -335,7 +344,7 @@ void UnaryCall::FailWith(CallPlan::Failure failure) {
   if (client_ == nullptr || answered_) return;
   const Attempt* last = nullptr;
   for (const auto& a : attempts_) {
-    if (a) last = a.get();
+    if (a) last = a;
   }
   const std::string name = last != nullptr ? last->member->name() : "";
   switch (failure) {
@@ -374,7 +383,7 @@ void UnaryCall::AnswerClient(int code, const std::string& message) {
 
 void UnaryCall::CancelOthers(const Attempt* keep) {
   for (auto& a : attempts_) {
-    if (!a || a.get() == keep || a->stream == nullptr || a->cancelled) continue;
+    if (!a || a == keep || a->stream == nullptr || a->cancelled) continue;
     a->cancelled = true;
     a->stream->Reset(NGHTTP2_CANCEL);  // dropped unsent if its HEADERS are still queued
   }

@@ -37,9 +37,10 @@ class Worker;
 
 class UnaryCall final : public StreamHandler {
  public:
-  // `headers`: the client's request headers; `method`: their :path.
+  // `headers`: the client's request headers; `method`: their :path, as the method table keeps it
+  // (it outlives every call).
   static void Start(Worker& worker, const RelayContext& relay, H2Stream& client, HeaderList headers,
-                    std::string method, bool end_stream);
+                    const std::string& method, bool end_stream);
 
   // One copy of the call on one member, listed by the worker while in flight (so an eviction can
   // move it, and a hedge find it).
@@ -78,7 +79,7 @@ class UnaryCall final : public StreamHandler {
 
  private:
   UnaryCall(Worker& worker, const RelayContext& relay, H2Stream& client, HeaderList headers,
-            std::string method);
+            const std::string& method);
   ~UnaryCall() override;
 
   void Begin();
@@ -100,7 +101,7 @@ class UnaryCall final : public StreamHandler {
   Worker& worker_;
   const RelayContext& relay_;
   const std::shared_ptr<const UpstreamPool> pool_;
-  const std::string method_;
+  const std::string& method_;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   H2Stream* client_;
   HeaderList headers_;
@@ -110,14 +111,17 @@ class UnaryCall final : public StreamHandler {
   bool hedgeable_ = false;
   std::optional<PoolRouter> router_;
   std::optional<CallPlan> plan_;
-  boost::container::small_vector<std::unique_ptr<Attempt>, 2> attempts_;
+  // By index; the first lives in the call itself (most calls have no other).
+  boost::container::small_vector<Attempt*, 2> attempts_;
+  Attempt first_attempt_;
+  std::vector<std::unique_ptr<Attempt>> more_attempts_;
   Attempt* committed_ = nullptr;
   bool answered_ = false;  // the client's answer is complete (or the client is gone)
   bool recorded_ = false;
   int answer_code_ = 0;
   GrpcMessageSizer sizer_;  // the committed response's messages, against max-send-bytes
   std::optional<boost::asio::steady_timer> hold_timer_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::shared_ptr<bool> alive_;  // made with the first hold: its timer may fire after this is gone
 };
 
 }  // namespace ehp

@@ -148,13 +148,12 @@ void Worker::OnHedgeTick() {
 void Worker::Dispatch(ServerConnection& /*connection*/, H2Stream& stream, HeaderList headers,
                       bool end_stream) {
   // nghttp2 checked the request (pseudo-headers, no connection-specific fields).
-  std::string method(FindHeader(headers, ":path"));
-  if (path_.relay().methods->IsUnary(method)) {
-    UnaryCall::Start(*this, path_.relay(), stream, std::move(headers), std::move(method),
-                     end_stream);
+  const std::string_view path = FindHeader(headers, ":path");
+  if (const std::string* method = path_.relay().methods->FindUnary(path)) {
+    UnaryCall::Start(*this, path_.relay(), stream, std::move(headers), *method, end_stream);
     return;
   }
-  StreamCall::Start(*this, path_.relay(), stream, std::move(headers), std::move(method),
+  StreamCall::Start(*this, path_.relay(), stream, std::move(headers), std::string(path),
                     end_stream);
 }
 

@@ -22,6 +22,8 @@ constexpr size_t kHighWater = 256 * 1024;
 // Header fields a block is expected to hold (a gRPC request has about ten): one allocation for
 // the list instead of one each time it doubles.
 constexpr size_t kHeadersReserve = 16;
+// A response's headers or trailers: status, content type, grpc-status and -message.
+constexpr size_t kResponseHeadersReserve = 4;
 // An empty output buffer keeps at most this much capacity.
 constexpr size_t kKeepCapacity = 16 * 1024;
 
@@ -47,7 +49,7 @@ struct H2Callbacks {
     }
     if (H2Stream* s = StreamOf(session, frame->hd.stream_id)) {
       s->in_headers_.clear();
-      s->in_headers_.reserve(kHeadersReserve);
+      s->in_headers_.reserve(kResponseHeadersReserve);
       s->in_header_bytes_ = 0;
     }
     return 0;
@@ -197,9 +199,13 @@ struct H2Callbacks {
   static ssize_t ReadData(nghttp2_session* session, int32_t stream_id, uint8_t* buf, size_t length,
                           uint32_t* data_flags, nghttp2_data_source* source, void* /*user_data*/) {
     auto* s = static_cast<H2Stream*>(source->ptr);
-    const size_t avail = s->out_.size() - s->out_pos_;
-    const size_t n = std::min(avail, length);
-    if (n > 0) {
+    size_t n = 0;
+    if (!s->borrowed_.empty()) {
+      n = std::min(s->borrowed_.size(), length);
+      std::memcpy(buf, s->borrowed_.data(), n);
+      s->borrowed_.remove_prefix(n);
+    } else if (const size_t avail = s->out_.size() - s->out_pos_; avail > 0) {
+      n = std::min(avail, length);
       std::memcpy(buf, s->out_.data() + s->out_pos_, n);
       s->out_pos_ += n;
       if (s->out_pos_ == s->out_.size()) {
@@ -208,7 +214,7 @@ struct H2Callbacks {
         if (s->out_.capacity() > kKeepCapacity) std::string().swap(s->out_);
       }
     }
-    if (s->out_pos_ == s->out_.size() && (s->end_ || s->has_trailers_)) {
+    if (s->borrowed_.empty() && s->out_pos_ == s->out_.size() && (s->end_ || s->has_trailers_)) {
       *data_flags |= NGHTTP2_DATA_FLAG_EOF;
       if (s->has_trailers_) {
         *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
@@ -634,6 +640,20 @@ void H2Connection::OnKeepaliveTick() {
 void H2Stream::Write(std::string_view bytes) {
   if (connection_->closed_ || closing_ || end_ || has_trailers_) return;
   out_.append(bytes.data(), bytes.size());
+  if (deferred_) {
+    deferred_ = false;
+    nghttp2_session_resume_data(connection_->session_, id_);
+  }
+  connection_->ScheduleFlush();
+}
+
+void H2Stream::WriteBorrowed(std::string_view bytes) {
+  if (connection_->closed_ || closing_ || end_ || has_trailers_ || bytes.empty()) return;
+  if (!borrowed_.empty() || out_pos_ != out_.size()) {
+    Write(bytes);  // something is queued already: keep the order
+    return;
+  }
+  borrowed_ = bytes;
   if (deferred_) {
     deferred_ = false;
     nghttp2_session_resume_data(connection_->session_, id_);

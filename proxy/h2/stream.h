@@ -28,11 +28,14 @@ class H2Stream {
 
   // Data to send; it goes out as the peer's flow-control window allows (OnSent says when).
   void Write(std::string_view bytes);
+  // The same without a copy: `bytes` must stay valid and unchanged until the stream is closed.
+  // Goes before anything written after it; at most one at a time.
+  void WriteBorrowed(std::string_view bytes);
   // Nothing follows what is queued: END_STREAM with the last data.
   void End();
   // The trailers follow what is queued, with END_STREAM.
   void EndWithTrailers(HeaderList trailers);
-  size_t queued() const { return out_.size() - out_pos_; }
+  size_t queued() const { return borrowed_.size() + out_.size() - out_pos_; }
   bool ended() const { return end_ || has_trailers_; }
 
   // `n` bytes from OnData were passed on: the peer may send that many more.
@@ -61,6 +64,7 @@ class H2Stream {
   StreamHandler* handler_ = nullptr;
 
   // Outgoing (see H2Connection's data source).
+  std::string_view borrowed_;  // WriteBorrowed(): sent before out_
   std::string out_;
   size_t out_pos_ = 0;
   bool end_ = false;

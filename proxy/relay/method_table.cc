@@ -28,6 +28,9 @@ MethodTable::MethodTable() {
   }
 }
 
-bool MethodTable::IsUnary(std::string_view path) const { return unary_.find(path) != unary_.end(); }
+const std::string* MethodTable::FindUnary(std::string_view path) const {
+  const auto it = unary_.find(path);
+  return it == unary_.end() ? nullptr : &*it;
+}
 
 }  // namespace ehp

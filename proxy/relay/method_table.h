@@ -14,7 +14,9 @@ class MethodTable {
 
   // True for methods known to take one request and return one response ("/etcdserverpb.KV/Range").
   // Unknown methods are relayed as streams, which is correct for every call shape.
-  bool IsUnary(std::string_view path) const;
+  bool IsUnary(std::string_view path) const { return FindUnary(path) != nullptr; }
+  // The table's own copy of a unary method's path (it lives as long as the table), or null.
+  const std::string* FindUnary(std::string_view path) const;
 
   size_t unary_count() const { return unary_.size(); }
 
