@@ -69,6 +69,7 @@ def analyse(run_dir, scenario, mode):
     run = {
         "scenario": scenario,
         "mode": mode,
+        "dir": run_dir,
         "fault": fault,
         "fault_start_s": round(fault_start - start, 2) if fault_start else None,
         "fault_end_s": round(fault_end - start, 2) if fault_end else None,
@@ -115,7 +116,10 @@ def analyse(run_dir, scenario, mode):
 DRILL_MEMBERS = 3
 LEADERLESS_WAIT_S = 3.0
 HELD_THEN_FAILED = ("etcd-health-proxy: no etcd member is usable",
-                    "etcd-health-proxy: no member can reach a raft quorum")
+                    "etcd-health-proxy: no member can reach a raft quorum",
+                    # a call every member refused for want of a leader gets, after the wait,
+                    # the members' own refusal
+                    "etcdserver: no leader", "raft proposal dropped")
 # Writes held because the leader answered none of the writes in flight on it (write-stall-after)
 # fail with this after leaderless-wait: the message itself says the leader took no write that
 # long, and that the write was never sent.
@@ -407,6 +411,15 @@ def main():
         for r in missed:
             print("target missed: %s through the proxy: %s" % (r["scenario"], "; ".join(
                 r["target"])), file=sys.stderr)
+            # What the clients saw, on the last lines (a CI log keeps the end of the output).
+            for msg, n in sorted(r["client"]["errors"].items(), key=lambda kv: -kv[1])[:5]:
+                print("  %d x %s" % (n, msg), file=sys.stderr)
+            log = os.path.join(r["dir"], "proxy.log")
+            if os.path.exists(log):
+                with open(log) as f:
+                    lines = [l.rstrip() for l in f if '"level":"info"' not in l]
+                for line in lines[-12:]:
+                    print("  proxy: " + line[:400], file=sys.stderr)
         return 1
     return 0
 

@@ -129,13 +129,18 @@ CallPlan::Step CallPlan::Failed(int attempt, const AttemptOutcome& outcome, Cloc
   if (const Key member = router_.Pick(call_, tried_, despite_stall_)) {
     // A call that never reached a member (a refused connection, a stream the member refused)
     // costs the cluster nothing when sent again: the budget is for retries that add load.
-    if (reason != RetryReason::kConnectFailed && !budget_.TrySpend(now)) {
+    if (reason == RetryReason::kConnectFailed || budget_.TrySpend(now)) {
+      Step step = SendTo(member, false);
+      step.retried = reason;
+      return step;
+    }
+    // An election's refusals (no leader, a dropped proposal) say the call was never processed
+    // and cost the member next to nothing; when the budget is spent they wait for a member with
+    // a leader, as when every member refused, instead of failing the call mid-election.
+    if (reason != RetryReason::kNoLeader && reason != RetryReason::kProposalDropped) {
       answer.retry_refused = reason;
       return Finish(answer);
     }
-    Step step = SendTo(member, false);
-    step.retried = reason;
-    return step;
   }
   // Every member refused or failed it without acting on it: wait until one can take it. A
   // retry is counted only when one is sent or waited for, not when the call ends here.

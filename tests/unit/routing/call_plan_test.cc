@@ -287,15 +287,46 @@ TEST_F(CallPlanTest, WriteRetriedOnNoLeaderOnlyWhenItAskedForHasleader) {
     EXPECT_EQ(Describe(plan.Failed(0, without, At(1))),
               Describe({.action = Action::kAnswer, .attempt = 0}));
   }
-  {
+}
+
+// Scenario: mid-election, the retry budget is spent and a write is refused with "no leader" (or
+// its proposal dropped): it was never processed, so instead of failing it waits for a member with
+// a leader, and is sent once one can take it. Waiting costs the cluster nothing.
+TEST_F(CallPlanTest, ElectionRefusalWaitsWhenTheBudgetIsSpent) {
+  const AttemptOutcome kDropped{2, "raft proposal dropped", false, true};
+  for (const AttemptOutcome& outcome : {kNoLeader, kDropped}) {
+    SCOPED_TRACE(std::string(outcome.message));
     FakeRouter router({a, b});
     CallPlan plan(kWrite, {}, router, spent_, &holder_);
     ASSERT_EQ(plan.Start(kT0).member, a);
-    EXPECT_EQ(
-        Describe(plan.Failed(0, kNoLeader, At(1))),
-        Describe(
-            {.action = Action::kAnswer, .attempt = 0, .retry_refused = RetryReason::kNoLeader}));
+    const RetryReason reason =
+        outcome.code == 2 ? RetryReason::kProposalDropped : RetryReason::kNoLeader;
+    EXPECT_EQ(Describe(plan.Failed(0, outcome, At(1))),
+              Describe({.action = Action::kHold, .wake_at = At(21), .retried = reason}));
+    EXPECT_TRUE(plan.held());
+    EXPECT_EQ(Describe(plan.Wake(At(21))), Describe({.action = Action::kSend,
+                                                     .attempt = 1,
+                                                     .member = a,
+                                                     .hold_outcome = "sent",
+                                                     .held_for = milliseconds(20)}));
+    EXPECT_EQ(Describe(plan.Answered(1)), Describe({.action = Action::kAnswer, .attempt = 1}));
   }
+}
+
+// Scenario: the same refusal, the budget spent, and no member gets a leader back within
+// leaderless-wait: the client gets the member's own refusal, as when every member refused.
+TEST_F(CallPlanTest, ElectionRefusalAnsweredAfterTheWait) {
+  FakeRouter router({a, b});
+  CallPlan plan(kWrite, Opts{.leaderless_wait = milliseconds(40)}, router, spent_, &holder_);
+  ASSERT_EQ(plan.Start(kT0).member, a);
+  ASSERT_EQ(plan.Failed(0, kNoLeader, At(0)).action, Action::kHold);
+  router.set_usable({});
+  EXPECT_EQ(Describe(plan.Wake(At(20))), Describe({.action = Action::kAnswer,
+                                                   .attempt = 0,
+                                                   .hold_outcome = "expired",
+                                                   .held_for = milliseconds(20)}));
+  EXPECT_TRUE(plan.finished());
+  EXPECT_EQ(holder_.calls(), 0);
 }
 
 // Scenario: a slow linearizable read gets a second copy on another member when the hedge is
