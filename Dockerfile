@@ -1,5 +1,5 @@
-# etcd-health-proxy container image: built from this tree with the same two commands as the
-# README's "Build the package" (tests/scripts/install-deps.sh, make package), then the .deb
+# etcd-health-proxy container image: built from this tree with the same two commands as
+# docs/deployment.md, "Build the package" (tests/scripts/install-deps.sh, make package), then the .deb
 # installed on Debian bookworm-slim. The process runs as a non-root user and needs no shell.
 # No container engine runs where this tree is tested: the fresh_debian test runs the build
 # stage's steps (install-deps.sh, then cpack with dpkg-shlibdeps) on a minbase bookworm chroot.

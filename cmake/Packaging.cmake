@@ -11,6 +11,10 @@ install(FILES config/example.yaml DESTINATION /etc/etcd-health-proxy RENAME conf
 install(FILES systemd/etcd-health-proxy.default DESTINATION /etc/default
         RENAME etcd-health-proxy)
 install(FILES README.md DESTINATION ${EHP_DOC_DIR})
+# The README links these; the package carries them so the links work offline.
+install(FILES docs/configuration.md docs/routing.md docs/health.md docs/admin.md
+              docs/deployment.md
+        DESTINATION ${EHP_DOC_DIR}/docs)
 install(FILES config/example.yaml systemd/credentials.conf.example
               config/prometheus/alerts.yaml config/grafana/etcd-health-proxy.json
         DESTINATION ${EHP_DOC_DIR}/examples)

@@ -52,7 +52,9 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   ehp::LoadResult loaded = ehp::LoadConfig(args);
   if (loaded.show_help) {
-    std::fputs(ehp::HelpText("etcd-health-proxy").c_str(), stdout);
+    std::fputs(loaded.show_help_markdown ? ehp::FlagTableMarkdown().c_str()
+                                         : ehp::HelpText("etcd-health-proxy").c_str(),
+               stdout);
     return 0;
   }
   if (loaded.show_version) {

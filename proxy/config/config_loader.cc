@@ -85,6 +85,7 @@ LoadResult LoadConfig(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") result.show_help = true;
+    if (a == "--help=markdown") result.show_help = result.show_help_markdown = true;
     if (a == "--version") result.show_version = true;
     if (a == "--config" && i + 1 < args.size()) {
       result.config.config_file = args[++i];

@@ -23,6 +23,7 @@ struct LoadResult {
   std::vector<std::string> errors;
   std::vector<std::string> warnings;
   bool show_help = false;
+  bool show_help_markdown = false;  // --help=markdown
   bool show_version = false;
 
   bool ok() const { return errors.empty(); }

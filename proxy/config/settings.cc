@@ -91,7 +91,7 @@ Setting BytesSetting(std::string_view name, std::string_view group, int64_t Conf
                    if (b) c.*field = *b;
                    return error;
                  },
-                 [field](const Config& c) { return std::to_string(c.*field); }};
+                 [field](const Config& c) { return FormatBytes(c.*field); }};
 }
 
 std::vector<Setting> MakeSettings() {
@@ -103,7 +103,7 @@ std::vector<Setting> MakeSettings() {
   s.push_back(
       Setting{"endpoints", kUp, "URLS",
               "etcd members, comma-separated: https://etcd-1:2379,https://etcd-2:2379. In YAML a "
-              "list or a comma-separated string.",
+              "list or a comma-separated string. http:// or https://, no duplicates; required.",
               false, true,
               [](Config& c, std::string_view v) {
                 c.endpoints.clear();
@@ -148,9 +148,11 @@ std::vector<Setting> MakeSettings() {
         return out;
       }});
   s.push_back(StringSetting("cacert", kUp, "FILE", &Config::cacert,
-                            "CA bundle that verifies the members' certificates."));
-  s.push_back(StringSetting("cert", kUp, "FILE", &Config::cert,
-                            "Client certificate the proxy presents to the members."));
+                            "CA bundle that verifies the members' certificates; required when any "
+                            "endpoint is https://."));
+  s.push_back(StringSetting(
+      "cert", kUp, "FILE", &Config::cert,
+      "Client certificate the proxy presents to the members (with --key: both or neither)."));
   s.push_back(StringSetting("key", kUp, "FILE", &Config::key, "Private key of --cert."));
   s.push_back(IntSetting(
       "upstream-connections", kUp, "N",
@@ -163,14 +165,15 @@ std::vector<Setting> MakeSettings() {
       "HTTP/2 ping interval on idle member connections; etcd refuses less than 5s."));
   s.push_back(DurationSetting("keepalive-timeout", kUp, &Config::keepalive_timeout,
                               "How long a ping may go unanswered before the connection is "
-                              "dropped."));
-  s.push_back(DurationSetting("dial-timeout", kUp, &Config::dial_timeout,
-                              "Time allowed to connect to a member (TCP and TLS handshake)."));
+                              "dropped (at least 100ms)."));
+  s.push_back(DurationSetting(
+      "dial-timeout", kUp, &Config::dial_timeout,
+      "Time allowed to connect to a member (TCP and TLS handshake; at least 100ms)."));
 
   constexpr std::string_view kHealth = "Health probing";
   s.push_back(DurationSetting("probe-interval", kHealth, &Config::probe_interval,
                               "How often every member is probed (Status and a linearizable "
-                              "read, on a connection of their own)."));
+                              "read, on a connection of their own; 10ms-60s)."));
   s.push_back(DurationSetting("probe-timeout", kHealth, &Config::probe_timeout,
                               "Deadline of the Status probe; a member that misses it "
                               "unreachable-threshold times in a row is evicted."));
@@ -184,10 +187,11 @@ std::vector<Setting> MakeSettings() {
       "Authenticate, renewed when etcd refuses it; on the probes' own connections only). etcd "
       "3.5.28 and later answer Maintenance.Status only to a user with the root role. Unset: "
       "etcd takes the CN of --cert as the user; refused probes fall back to judging members by "
-      "their linearizable read, and /status says what to configure."));
+      "their linearizable read, and /status says what to configure. Needs --probe-password-file."));
   s.push_back(StringSetting("probe-password-file", kHealth, "FILE", &Config::probe_password_file,
                             "File holding the password of --probe-user (one final line break "
-                            "is ignored), read at each Authenticate; never logged."));
+                            "is ignored), a regular file of at most 64 KiB, read at each "
+                            "Authenticate (a rewritten file needs no restart); never logged."));
   s.push_back(IntSetting(
       "unreachable-threshold", kHealth, "N",
       [](Config& c, int64_t n) { c.unreachable_threshold = static_cast<int>(n); },
@@ -208,7 +212,8 @@ std::vector<Setting> MakeSettings() {
       "How late a member may be: how long ago the quorum had committed the entries it has not "
       "applied yet, or how much longer its probe reads take than the others'. A later member "
       "takes no calls (reason lagging; its watches move) until it has caught up; the least late "
-      "member always keeps serving. 0s: lag in time is only measured, not judged."));
+      "member always keeps serving. 0s: lag in time is only measured, not judged (else 10ms-1h). "
+      "See docs/health.md, Lag in time."));
   s.push_back(DurationSetting("holdout-max", kHealth, &Config::holdout_max,
                               "Longest hold-out of a flapping member (doubles per flap from 2s)."));
 
@@ -216,18 +221,20 @@ std::vector<Setting> MakeSettings() {
   s.push_back(StringSetting("write-routing", kRouting, "MODE", &Config::write_routing,
                             "leader: writes go to the member the quorum names as leader; any: "
                             "spread like reads."));
-  s.push_back(StringSetting("local-zone", kRouting, "ZONE", &Config::local_zone,
-                            "The proxy's zone: reads and streams prefer usable members of this "
-                            "zone (see --member-zones) and fail over to the others."));
+  s.push_back(StringSetting(
+      "local-zone", kRouting, "ZONE", &Config::local_zone,
+      "The proxy's zone: reads and streams prefer usable members of this "
+      "zone (see --member-zones) and fail over to the others; a warning when no member is in it."));
   s.push_back(BoolSetting("inject-hasleader", kRouting, &Config::inject_hasleader,
                           "Add \"hasleader: true\" to every call that lacks it (not Maintenance), "
                           "so a member without a leader refuses it at once and the call is sent "
                           "to another member."));
-  s.push_back(BoolSetting("resume-watches", kRouting, &Config::resume_watches,
-                          "When a watch stream's member is evicted or ends it with UNAVAILABLE, "
-                          "re-create its watchers on a usable member from the next revision, "
-                          "with the same watch ids: the client sees no break. Off: the stream is "
-                          "ended with a resumable error and the client re-opens it."));
+  s.push_back(
+      BoolSetting("resume-watches", kRouting, &Config::resume_watches,
+                  "When a watch stream's member is evicted, drained or ends it with UNAVAILABLE, "
+                  "re-create its watchers on a usable member from the next revision, "
+                  "with the same watch ids: the client sees no break. Off: the stream is "
+                  "ended with a resumable error and the client re-opens it."));
   s.push_back(Setting{"retry-budget", kRouting, "PERCENT",
                       "Retries allowed, as a share of calls (plus 10 per second), so a sick "
                       "cluster is not hammered: 10% or 0.1.",
@@ -246,13 +253,14 @@ std::vector<Setting> MakeSettings() {
       "Applied-index entries a member may trail before serializable reads avoid it."));
   s.push_back(DurationSetting("stream-close-window", kRouting, &Config::stream_close_window,
                               "When a member is evicted or drained, its streams are ended over "
-                              "this long, so clients do not reconnect as a herd."));
+                              "this long (watches move instead, see --resume-watches), so clients "
+                              "do not reconnect as a herd (0s-60s)."));
 
   s.push_back(Setting{"hedge-after", kRouting, "auto|DURATION",
                       "A linearizable read with no answer after this long is also sent to "
                       "another usable member; the first answer wins, the other is cancelled. "
                       "auto: the 95th percentile of recent reads, at least --hedge-min, at most "
-                      "250ms; 0s: off. "
+                      "250ms; 0s: off; at most 60s. "
                       "Hedges count against --retry-budget.",
                       false, false,
                       [](Config& c, std::string_view v) {
@@ -271,7 +279,7 @@ std::vector<Setting> MakeSettings() {
                       }});
   s.push_back(DurationSetting("hedge-min", kRouting, &Config::hedge_min,
                               "Floor of the adaptive --hedge-after, so normal jitter is not "
-                              "hedged."));
+                              "hedged (1ms-10s)."));
   s.push_back(DurationSetting(
       "write-stall-after", kRouting, &Config::write_stall_after,
       "New writes wait (like during an election) while the member they would go to has had "
@@ -280,11 +288,11 @@ std::vector<Setting> MakeSettings() {
   s.push_back(DurationSetting(
       "leaderless-wait", kRouting, &Config::leaderless_wait,
       "When no member can take a call (an election), hold it this long (within its deadline) "
-      "for one that can, instead of failing at once; 0s fails at once."));
+      "for one that can, instead of failing at once; 0s fails at once (at most 60s)."));
   s.push_back(IntSetting(
       "max-held-calls", kRouting, "N", [](Config& c, int64_t n) { c.max_held_calls = n; },
       [](const Config& c) { return c.max_held_calls; },
-      "Calls held at once, at most; beyond it calls fail at once with the reason."));
+      "Calls held at once, at most (0-1000000); beyond it calls fail at once with the reason."));
   s.push_back(BytesSetting("max-held-bytes", kRouting, &Config::max_held_bytes,
                            "Request bytes of the held calls, at most."));
   s.push_back(IntSetting(
@@ -294,7 +302,8 @@ std::vector<Setting> MakeSettings() {
       "RESOURCE_EXHAUSTED (a member that slow is overloaded already)."));
 
   s.push_back(Setting{"listen-addr", kClient, "ADDR",
-                      "Where clients connect: host:port or unix:///path/to.sock.", false, false,
+                      "Where clients connect: host:port, [v6]:port or unix:///path/to.sock.", false,
+                      false,
                       [](Config& c, std::string_view v) {
                         std::string error;
                         auto a = ParseListenAddress(v, &error);
@@ -302,11 +311,12 @@ std::vector<Setting> MakeSettings() {
                         return error;
                       },
                       [](const Config& c) { return c.listen_addr.raw; }});
-  s.push_back(StringSetting(
-      "trusted-ca-file", kClient, "FILE", &Config::trusted_ca_file,
-      "CA bundle for client certificates; when set, every client must present one it signed."));
+  s.push_back(StringSetting("trusted-ca-file", kClient, "FILE", &Config::trusted_ca_file,
+                            "CA bundle for client certificates; when set, every client must "
+                            "present one it signed (needs --cert-file)."));
   s.push_back(StringSetting("cert-file", kClient, "FILE", &Config::cert_file,
-                            "Server certificate of the client listener (enables TLS)."));
+                            "Server certificate of the client listener (enables TLS; with "
+                            "--key-file: both or neither)."));
   s.push_back(
       StringSetting("key-file", kClient, "FILE", &Config::key_file, "Private key of --cert-file."));
   s.push_back(Setting{
@@ -324,13 +334,15 @@ std::vector<Setting> MakeSettings() {
         for (const auto& n : c.allowed_client_names) out += (out.empty() ? "" : ",") + n;
         return out;
       }});
-  s.push_back(BoolSetting("insecure-listen", kClient, &Config::insecure_listen,
-                          "Allow a plaintext client listener on a non-loopback address."));
+  s.push_back(BoolSetting(
+      "insecure-listen", kClient, &Config::insecure_listen,
+      "Allow a plaintext client listener on a non-loopback address (refused otherwise)."));
   s.push_back(BytesSetting("max-recv-bytes", kClient, &Config::max_recv_bytes,
                            "Largest message accepted from a client (larger: RESOURCE_EXHAUSTED "
                            "for that call)."));
   s.push_back(BytesSetting("max-send-bytes", kClient, &Config::max_send_bytes,
-                           "Largest message relayed to a client, such as a LIST response."));
+                           "Largest message relayed to a client, such as a LIST response "
+                           "(kube-apiserver LISTs can be hundreds of MiB)."));
   s.push_back(IntSetting(
       "max-concurrent-streams", kClient, "N",
       [](Config& c, int64_t n) { c.max_concurrent_streams = n; },
@@ -386,15 +398,16 @@ std::vector<Setting> MakeSettings() {
                           "certificate (kubelet probes then need one too)."));
   s.push_back(DurationSetting("admin-read-timeout", kOps, &Config::admin_read_timeout,
                               "How long the admin plane waits for a whole request (head and "
-                              "body)."));
+                              "body; at least 100ms)."));
   s.push_back(DurationSetting(
       "admin-header-timeout", kOps, &Config::admin_header_timeout,
       "How long a new admin connection, or a keep-alive one from its next request's first byte, "
-      "has to finish the TLS handshake and send the request line and headers (at most "
+      "has to finish the TLS handshake and send the request line and headers (at least 100ms, at "
+      "most "
       "--admin-read-timeout). Slow senders are cut off here."));
   s.push_back(DurationSetting("admin-idle-timeout", kOps, &Config::admin_idle_timeout,
                               "How long a keep-alive admin connection may wait idle for its next "
-                              "request before it is closed."));
+                              "request before it is closed (at least 100ms)."));
   s.push_back(IntSetting(
       "admin-max-connections", kOps, "N", [](Config& c, int64_t n) { c.admin_max_connections = n; },
       [](const Config& c) { return c.admin_max_connections; },
@@ -405,14 +418,16 @@ std::vector<Setting> MakeSettings() {
   s.push_back(DurationSetting(
       "maintenance-timeout", kOps, &Config::maintenance_timeout,
       "POST /maintenance/defragment: how long one member's Defragment may take, and then its "
-      "catching up; past it the operation stops and leaves that member drained."));
+      "catching up; past it the operation stops and leaves that member drained (1s-24h)."));
   s.push_back(DurationSetting("shutdown-grace", kOps, &Config::shutdown_grace,
-                              "On SIGTERM, how long unary calls may take to finish."));
-  s.push_back(DurationSetting("cert-reload-interval", kOps, &Config::cert_reload_interval,
-                              "How often certificate, key and CA files are checked for changes."));
+                              "On SIGTERM, how long unary calls may take to finish (0s-1h)."));
+  s.push_back(DurationSetting(
+      "cert-reload-interval", kOps, &Config::cert_reload_interval,
+      "How often certificate, key and CA files are checked for changes (at least 1s)."));
   s.push_back(StringSetting("log-level", kOps, "LEVEL", &Config::log_level,
-                            "trace, debug, info, warn, error or off."));
-  s.push_back(StringSetting("log-format", kOps, "FORMAT", &Config::log_format, "text or json."));
+                            "trace, debug, info, warn, error, critical or off."));
+  s.push_back(StringSetting("log-format", kOps, "FORMAT", &Config::log_format,
+                            "text or json (one JSON object per line: time, level, msg)."));
   return s;
 }
 
@@ -485,7 +500,43 @@ std::string HelpText(std::string_view program) {
       << "  --config=FILE                   YAML file with any of the settings above.\n"
       << "  --version                       Print the version and exit.\n"
       << "  --help                          Print this text and exit.\n"
+      << "  --help=markdown                 Print the settings as Markdown tables and exit.\n"
       << "\nExit codes: 0 clean shutdown, 1 runtime failure, 2 invalid flags or config.\n";
+  return out.str();
+}
+
+std::string FlagTableMarkdown() {
+  const auto cell = [](std::string_view text) {
+    std::string out;
+    for (char c : text) {
+      if (c == '|') out += '\\';  // a pipe inside a cell ends it
+      out += c;
+    }
+    return out;
+  };
+  std::ostringstream out;
+  const Config defaults;
+  std::string_view group;
+  for (const Setting& s : AllSettings()) {
+    if (s.group != group) {
+      if (!group.empty()) out << "\n";
+      group = s.group;
+      out << "### " << group << "\n\n"
+          << "| flag / key | default | meaning |\n| --- | --- | --- |\n";
+    }
+    std::string flag = "`--" + std::string(s.name);
+    if (!s.value_name.empty()) flag += "=" + std::string(s.value_name);
+    flag += "`";
+    const std::string def = s.show(defaults);
+    out << "| " << cell(flag) << " | " << (def.empty() ? "" : "`" + cell(def) + "`") << " | "
+        << cell(s.help) << " |\n";
+  }
+  out << "\n### General (flags only)\n\n"
+      << "| flag | meaning |\n| --- | --- |\n"
+      << "| `--config=FILE` | YAML file with any of the settings above |\n"
+      << "| `--version` | print the version and exit |\n"
+      << "| `--help`, `--help=markdown` | print the flags as text, or as these tables, and exit "
+         "|\n";
   return out.str();
 }
 

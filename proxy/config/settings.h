@@ -30,4 +30,8 @@ const Setting* FindSetting(std::string_view name);
 // The text of --help.
 std::string HelpText(std::string_view program);
 
+// The settings as Markdown tables, one per --help group (--help=markdown); the flag table of
+// docs/configuration.md is this text, checked by a test.
+std::string FlagTableMarkdown();
+
 }  // namespace ehp

@@ -155,4 +155,13 @@ std::string FormatDuration(std::chrono::milliseconds d) {
   return std::to_string(ms) + "ms";
 }
 
+std::string FormatBytes(int64_t bytes) {
+  constexpr std::pair<int64_t, const char*> kUnits[] = {
+      {int64_t{1} << 30, "GiB"}, {int64_t{1} << 20, "MiB"}, {int64_t{1} << 10, "KiB"}};
+  for (const auto& [size, unit] : kUnits) {
+    if (bytes != 0 && bytes % size == 0) return std::to_string(bytes / size) + unit;
+  }
+  return std::to_string(bytes);
+}
+
 }  // namespace ehp

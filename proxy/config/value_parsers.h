@@ -24,5 +24,7 @@ std::string FormatRatio(double ratio);  // 0.1 -> "10%"
 std::vector<std::string> SplitList(std::string_view text);
 
 std::string FormatDuration(std::chrono::milliseconds d);
+// 134217728 -> "128MiB"; a size that is no whole number of KiB stays in bytes.
+std::string FormatBytes(int64_t bytes);
 
 }  // namespace ehp

@@ -27,6 +27,12 @@ TEST(ValueParsersTest, Durations) {
 
 TEST(ValueParsersTest, Bytes) {
   std::string e;
+  EXPECT_EQ(FormatBytes(128LL << 20), "128MiB");
+  EXPECT_EQ(FormatBytes(1LL << 30), "1GiB");
+  EXPECT_EQ(FormatBytes(16384), "16KiB");
+  EXPECT_EQ(FormatBytes(2147483647), "2147483647");
+  EXPECT_EQ(FormatBytes(0), "0");
+  EXPECT_EQ(ParseBytes(FormatBytes(64LL << 20), &e), 64LL << 20);
   EXPECT_EQ(ParseBytes("1048576", &e), 1048576);
   EXPECT_EQ(ParseBytes("64KiB", &e), 65536);
   EXPECT_EQ(ParseBytes("4MiB", &e), 4 << 20);
