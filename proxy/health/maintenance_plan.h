@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "proxy/health/member_health.h"
-#include "proxy/health/unhealthy_reason.h"
+#include "proxy/upstream/unhealthy_reason.h"
 
 namespace ehp {
 

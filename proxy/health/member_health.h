@@ -9,7 +9,7 @@
 
 #include "proxy/health/health_policy.h"
 #include "proxy/health/round_evaluator.h"
-#include "proxy/health/unhealthy_reason.h"
+#include "proxy/upstream/unhealthy_reason.h"
 
 namespace ehp {
 

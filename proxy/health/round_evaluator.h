@@ -10,7 +10,7 @@
 #include "proxy/health/health_policy.h"
 #include "proxy/health/lag_clock.h"
 #include "proxy/health/probe_result.h"
-#include "proxy/health/unhealthy_reason.h"
+#include "proxy/upstream/unhealthy_reason.h"
 
 namespace ehp {
 

@@ -9,12 +9,6 @@
 
 namespace ehp {
 
-class HealthChecker;
-class UpstreamPool;
-class StreamRegistry;
-class CallHolder;
-struct Config;
-
 struct ProxyMetrics {
   // Updated as calls end (relay) and as members change state (health checker).
   CounterFamily calls{"etcd_health_proxy_calls_total",
@@ -85,16 +79,12 @@ struct ProxyMetrics {
                               {"member"},
                               {1, 2, 5, 10, 30, 60, 120, 300, 600}};
 
-  // The whole /metrics page: the families above plus gauges read at scrape time.
-  std::string Render(const Config& config, const HealthChecker& health,
-                     const UpstreamPool& upstream, const StreamRegistry& streams,
-                     const CallHolder& holder) const;
+  // The families above, in Prometheus text (the gauges read at scrape time come first, from
+  // the server: see proxy/server/metrics_page.h).
+  void RenderFamilies(std::string* out) const;
 };
 
 // "/etcdserverpb.KV/Range" -> {"etcdserverpb.KV", "Range"}.
 std::pair<std::string, std::string> SplitMethod(std::string_view path);
-
-// Seconds since the epoch at which the PEM certificate in `path` expires; -1 if unreadable.
-double CertificateNotAfter(const std::string& path);
 
 }  // namespace ehp

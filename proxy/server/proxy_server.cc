@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "proxy/config/settings.h"
+#include "proxy/server/metrics_page.h"
 #include "proxy/service/status_line.h"
 
 namespace ehp {
@@ -64,7 +65,7 @@ void ProxyServer::WatchUpstreamCertificates(const Config& config) {
 
 std::string ProxyServer::RenderMetrics() const {
   const auto b = backends();
-  return metrics_.Render(b->config, b->health, *b->upstream, streams_, holder_);
+  return RenderMetricsPage(metrics_, b->config, b->health, *b->upstream, streams_, holder_);
 }
 
 bool ProxyServer::SetDrained(const std::string& member, bool drained) {

@@ -10,7 +10,7 @@
 
 #include "proxy/config/proxy_config.h"
 #include "proxy/core/snapshot_cell.h"
-#include "proxy/health/unhealthy_reason.h"
+#include "proxy/upstream/unhealthy_reason.h"
 #include "proxy/log/rate_limited.h"
 #include "proxy/routing/call_class.h"
 #include "proxy/routing/hedge_delay.h"

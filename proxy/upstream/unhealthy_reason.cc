@@ -1,4 +1,4 @@
-#include "proxy/health/unhealthy_reason.h"
+#include "proxy/upstream/unhealthy_reason.h"
 
 namespace ehp {
 
