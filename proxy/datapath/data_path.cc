@@ -1,5 +1,7 @@
 #include "proxy/datapath/data_path.h"
 
+#include <csignal>
+
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -60,6 +62,10 @@ DataPath::DataPath(const Config& config, const RelayContext& relay, Hooks hooks)
 DataPath::~DataPath() { Stop(std::chrono::milliseconds(0)); }
 
 bool DataPath::Start(std::string* error) {
+  // OpenSSL's socket BIO writes with write(2), not send(MSG_NOSIGNAL): a TLS write to a peer
+  // that has just gone (a member killed, a client that vanished) raises SIGPIPE, whose default
+  // action ends the process without a word. The write's EPIPE is handled like any closed peer.
+  ::signal(SIGPIPE, SIG_IGN);
   if (!config_.cert_file.empty() && !ReloadClientTls(error)) return false;
   if (!config_.cacert.empty() && !ReloadMemberTls(error)) return false;
   if (!listener_->Bind(config_.listen_addr, error)) return false;

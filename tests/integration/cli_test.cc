@@ -87,6 +87,12 @@ TEST_F(CliTest, SigtermExitsZero) {
        i < 200 && ReadFile(dir_ + "/proxy.log").find("listening on") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
+  // SIGPIPE is ignored: a TLS write to a peer that has gone would otherwise end the process.
+  const std::string proc = ReadFile("/proc/" + std::to_string(p.pid()) + "/status");
+  const size_t at = proc.find("SigIgn:\t");
+  ASSERT_NE(at, std::string::npos) << proc;
+  const uint64_t ignored = std::stoull(proc.substr(at + 8, 16), nullptr, 16);
+  EXPECT_TRUE(ignored & (uint64_t{1} << (SIGPIPE - 1))) << proc.substr(at, 24);
   p.Signal(SIGTERM);
   const int status = p.Wait(std::chrono::seconds(15));
   ASSERT_NE(status, -1) << "still running 15 s after SIGTERM";
