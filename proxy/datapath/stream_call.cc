@@ -240,6 +240,9 @@ void StreamCall::OnData(H2Stream& stream, const uint8_t* data, size_t len) {
     stream.Consume(len);
     return;
   }
+  // Everything the member sent before was taken by the client: a late delivery now is the
+  // member's, not the proxy's flow control holding it back.
+  const bool flowing = member_owed_ == 0;
   member_owed_ += len;
   if (watch_) {
     std::string out;
@@ -251,6 +254,10 @@ void StreamCall::OnData(H2Stream& stream, const uint8_t* data, size_t len) {
       return;
     }
     if (!out.empty()) client_->Write(out);
+    const WatchTracker::Delivery delivery = watch_->TakeDelivery();
+    if (flowing && (delivery.live_event != 0 || delivery.progress != 0)) {
+      MeasureWatchDelay(delivery);
+    }
   } else {
     const bool ok = to_client_sizer_.Feed(
         data, len,
@@ -270,6 +277,17 @@ void StreamCall::OnData(H2Stream& stream, const uint8_t* data, size_t len) {
     }
   }
   Settle();
+}
+
+void StreamCall::MeasureWatchDelay(const WatchTracker::Delivery& delivery) {
+  const std::shared_ptr<const RevisionTimeline> revisions = pool_->Revisions();
+  const auto now = std::chrono::steady_clock::now();
+  std::chrono::microseconds delay{0};
+  // A live event: how long its revision had existed. A progress revision P: how long P + 1 had
+  // existed (the member had not applied it yet).
+  if (delivery.live_event != 0) delay = revisions->Age(delivery.live_event, now);
+  if (delivery.progress != 0) delay = std::max(delay, revisions->Age(delivery.progress + 1, now));
+  member_->ObserveWatchDelay(delay);
 }
 
 void StreamCall::OnEnd(H2Stream& stream) {

@@ -64,6 +64,9 @@ class StreamCall final : public StreamHandler, public AbortableStream {
   void Connect(const Member* avoid, std::chrono::milliseconds max_wait);
   void Execute(CallPlan::Step step);
   void Open(std::shared_ptr<Member> member);
+  // A watch response said how current the member is: reports its delivery delay to the member
+  // (against the revision timeline the health checker publishes).
+  void MeasureWatchDelay(const WatchTracker::Delivery& delivery);
   // Passes what waits for the member stream to it.
   void PumpToMember();
   // Consumes what each side sent once the other side's queue is short (flow control).

@@ -35,7 +35,9 @@ bool WatchFilter::FromMember(const uint8_t* data, size_t len, std::string* to_cl
       AppendMessage(to_client, compressed, payload);
       return;
     }
-    switch (tracker_.Received(response, &replacement)) {
+    const WatchTracker::Verdict verdict = tracker_.Received(response, &replacement);
+    delivery_.Merge(tracker_.delivery());
+    switch (verdict) {
       case WatchTracker::Verdict::kForward:
         AppendMessage(to_client, false, payload);
         break;

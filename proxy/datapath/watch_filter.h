@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "proxy/h2/grpc_framing.h"
 #include "proxy/relay/watch_tracker.h"
@@ -35,6 +36,10 @@ class WatchFilter {
   // half-way is dropped.
   std::string Resume(std::string* to_client);
 
+  // What the member's responses since the last call said about how current its stream is
+  // (WatchTracker::Delivery, merged: the oldest live event, the newest progress revision).
+  WatchTracker::Delivery TakeDelivery() { return std::exchange(delivery_, {}); }
+
   size_t watchers() const { return tracker_.watchers(); }
   // Bytes of incomplete messages held, either way.
   size_t pending() const { return from_client_.pending() + from_member_.pending(); }
@@ -43,6 +48,7 @@ class WatchFilter {
   GrpcMessageAssembler from_client_;
   GrpcMessageAssembler from_member_;
   WatchTracker tracker_;
+  WatchTracker::Delivery delivery_;
   bool readable_ = true;
 };
 

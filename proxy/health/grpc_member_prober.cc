@@ -207,6 +207,7 @@ void GrpcMemberProber::Probe(size_t index, std::function<void(ProbeResult)> done
           r.raft_term = resp.raftterm();
           r.raft_index = resp.raftindex();
           r.applied_index = resp.raftappliedindex();
+          r.revision = resp.header().revision();
           r.db_size = resp.dbsize();
           r.is_learner = resp.islearner();
           r.errors.assign(resp.errors().begin(), resp.errors().end());
@@ -228,6 +229,8 @@ void GrpcMemberProber::Probe(size_t index, std::function<void(ProbeResult)> done
                            r.read = ClassifyReadFailure(s);
                            if (r.read != ProbeResult::Read::kOk) r.read_error = s.error_message();
                            refused(s);
+                         } else {
+                           r.read_revision = call->read_resp.header().revision();
                          }
                          call->Finish();
                        });

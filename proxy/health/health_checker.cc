@@ -116,9 +116,14 @@ std::vector<ProbeResult> HealthChecker::RunRound() {
 }
 
 void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth::TimePoint now) {
-  const std::vector<MemberLag> lags = lag_clock_.Observe(results, now);
-  RoundVerdict verdict = EvaluateRound(results, policy_, lags);
   const std::shared_ptr<const MemberSet> set = pool_->Members();
+  std::vector<std::optional<std::chrono::microseconds>> watch_delays(results.size());
+  for (size_t i = 0; i < results.size() && i < set->members.size(); ++i) {
+    watch_delays[i] = set->members[i]->TakeWatchDelay();
+  }
+  const std::vector<MemberLag> lags = lag_clock_.Observe(results, now, watch_delays);
+  if (lag_clock_.revisions() != pool_->Revisions()) pool_->PublishRevisions(lag_clock_.revisions());
+  RoundVerdict verdict = EvaluateRound(results, policy_, lags);
   bool changed = false, stalled = false, became_stalled = false, hold = false;
   std::vector<MemberStatus> status, before;
   {

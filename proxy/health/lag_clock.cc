@@ -40,8 +40,34 @@ void LagClock::Record(std::span<const ProbeResult> results, TimePoint now) {
   }
 }
 
-std::vector<MemberLag> LagClock::Observe(std::span<const ProbeResult> results, TimePoint now) {
+void LagClock::RecordRevision(std::span<const ProbeResult> results, TimePoint now) {
+  int64_t revision = 0;
+  bool all_answered = !results.empty();
+  for (const ProbeResult& r : results) {
+    revision = std::max({revision, r.revision, r.read_revision});
+    all_answered = all_answered && r.status == ProbeResult::Status::kOk;
+  }
+  const int64_t newest = revisions_->newest();
+  if (revision == newest || revision == 0) return;
+  // Lower than before from every member at once: another cluster behind the same endpoints,
+  // or a restore: start over. From some only: the newest members did not answer this round.
+  if (revision < newest && !all_answered) return;
+  std::vector<RevisionTimeline::Point> points;
+  if (revision > newest) {
+    const auto& old = revisions_->points();
+    const size_t keep = std::min(old.size(), kRevisionPoints - 1);
+    points.reserve(keep + 1);
+    points.assign(old.end() - keep, old.end());
+  }
+  points.push_back({revision, now});
+  revisions_ = std::make_shared<const RevisionTimeline>(std::move(points));
+}
+
+std::vector<MemberLag> LagClock::Observe(
+    std::span<const ProbeResult> results, TimePoint now,
+    std::span<const std::optional<std::chrono::microseconds>> watch_delays) {
   Record(results, now);
+  RecordRevision(results, now);
   progress_.resize(results.size());
   std::vector<MemberLag> out(results.size());
 
@@ -68,6 +94,7 @@ std::vector<MemberLag> LagClock::Observe(std::span<const ProbeResult> results, T
     }
     p.rounds_since_move = std::min(p.rounds_since_move, kProgressRounds);
     lag.applying = p.rounds_since_move < kProgressRounds;
+    if (i < watch_delays.size() && watch_delays[i]) lag.watch = *watch_delays[i];
 
     // The median of the other members' successful reads.
     if (ReadMeasured(r)) {

@@ -14,7 +14,10 @@
 //    member's reads also take longer than the others': its read lag is its probe read's latency
 //    beyond the median of the other members' successful reads this round (a read that timed out
 //    counts with the time it was given).
-//  - Its lag is the larger of the two.
+//  - Its watch streams' delivery delay: how long a revision had existed in the cluster when a
+//    watch stream on the member delivered it (measured by the data path against the revision
+//    timeline kept here, from the highest store revision any member reported each round).
+//  - Its lag is the largest of the three.
 // Both are lower bounds. Commit indexes are sampled once per probe round, so the apply lag has
 // the resolution of probe-interval (an entry committed just after a round counts from the next
 // one); a timeline older than the horizon is forgotten, and a member behind all of it is late by
@@ -28,11 +31,13 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
 
 #include "proxy/health/probe_result.h"
+#include "proxy/upstream/revision_timeline.h"
 
 namespace ehp {
 
@@ -40,8 +45,9 @@ struct MemberLag {
   bool known = false;                  // Status answered with indexes this round
   std::chrono::microseconds apply{0};  // since the quorum first had committed the next entry
   std::chrono::microseconds read{0};   // its probe read beyond the others' median
+  std::chrono::microseconds watch{0};  // the largest watch delivery delay since the last round
   bool applying = false;               // its applied index moved since the previous round
-  std::chrono::microseconds total() const { return std::max(apply, read); }
+  std::chrono::microseconds total() const { return std::max({apply, read, watch}); }
 };
 
 class LagClock {
@@ -52,14 +58,24 @@ class LagClock {
   // member cut off from its peers (which stops applying at once) is not taken for a late one
   // by the second round, when it is evicted.
   static constexpr int kProgressRounds = 1;
+  // Revisions kept for the watch delay: enough for the delays max-lag-time cares about; an
+  // older revision counts from the oldest point (a lower bound).
+  static constexpr size_t kRevisionPoints = 1024;
 
   explicit LagClock(std::chrono::milliseconds horizon = std::chrono::minutes(10),
                     size_t max_points = 16384)
       : horizon_(horizon), max_points_(max_points) {}
 
-  // Feeds one probe round (results in configuration order) judged at `now`; returns each
-  // member's lag, same order.
-  std::vector<MemberLag> Observe(std::span<const ProbeResult> results, TimePoint now);
+  // Feeds one probe round (results in configuration order) judged at `now`, with each member's
+  // largest watch delivery delay since the previous round (empty, or nullopt for a member:
+  // none measured); returns each member's lag, same order.
+  std::vector<MemberLag> Observe(
+      std::span<const ProbeResult> results, TimePoint now,
+      std::span<const std::optional<std::chrono::microseconds>> watch_delays = {});
+
+  // When the cluster first held each revision, for the data path's watch delay measurements:
+  // a new timeline after a round that saw a newer revision, else the previous one.
+  std::shared_ptr<const RevisionTimeline> revisions() const { return revisions_; }
 
   // The newest commit index seen (0 before any).
   uint64_t committed() const { return points_.empty() ? 0 : points_.back().index; }
@@ -74,6 +90,7 @@ class LagClock {
     TimePoint first_seen;  // the round it was first seen in
   };
   void Record(std::span<const ProbeResult> results, TimePoint now);
+  void RecordRevision(std::span<const ProbeResult> results, TimePoint now);
 
   const std::chrono::milliseconds horizon_;
   const size_t max_points_;
@@ -84,6 +101,7 @@ class LagClock {
     int rounds_since_move = kProgressRounds;  // stale until it is seen moving
   };
   std::vector<Progress> progress_;
+  std::shared_ptr<const RevisionTimeline> revisions_ = std::make_shared<const RevisionTimeline>();
 };
 
 }  // namespace ehp

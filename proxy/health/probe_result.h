@@ -26,6 +26,7 @@ struct ProbeResult {
   uint64_t raft_term = 0;
   uint64_t raft_index = 0;
   uint64_t applied_index = 0;
+  int64_t revision = 0;  // the member's store revision (Status header)
   int64_t db_size = 0;
   bool is_learner = false;
   std::vector<std::string> errors;  // StatusResponse.errors: "etcdserver: no leader", alarms
@@ -34,6 +35,7 @@ struct ProbeResult {
   enum class Read { kOk, kNoLeader, kTimeout, kFailed };
   Read read = Read::kOk;
   std::string read_error;
+  int64_t read_revision = 0;  // the read's header revision: the store's after the read index
 
   std::chrono::microseconds status_latency{0};
   std::chrono::microseconds read_latency{0};

@@ -24,12 +24,17 @@ void WatchTracker::Sent(const etcdserverpb::WatchRequest& request) {
 
 WatchTracker::Verdict WatchTracker::Received(const etcdserverpb::WatchResponse& response,
                                              etcdserverpb::WatchResponse* replacement) {
+  delivery_ = {};
   if (response.created()) {
     if (pending_creates_.empty()) return Verdict::kForward;  // not ours to judge
     const PendingCreate pending = std::move(pending_creates_.front());
     pending_creates_.pop_front();
     if (pending.resumed) {
-      if (!response.canceled()) return Verdict::kDrop;  // the watcher carries on
+      if (!response.canceled()) {  // the watcher carries on, live from here on this member
+        auto it = watchers_.find(pending.create.watch_id());
+        if (it != watchers_.end()) it->second.live_from = response.header().revision();
+        return Verdict::kDrop;
+      }
       // The new member refused the re-creation: the client's watcher ends, and says why.
       const int64_t id = pending.create.watch_id();
       watchers_.erase(id);
@@ -48,6 +53,7 @@ WatchTracker::Verdict WatchTracker::Received(const etcdserverpb::WatchResponse& 
       w.create = pending.create;
       const int64_t start = pending.create.start_revision();
       w.delivered = start > 0 ? start - 1 : response.header().revision();
+      w.live_from = response.header().revision();
     }
     return Verdict::kForward;
   }
@@ -57,6 +63,8 @@ WatchTracker::Verdict WatchTracker::Received(const etcdserverpb::WatchResponse& 
   }
   if (response.watch_id() == -1) {
     if (pending_progress_ > 0) --pending_progress_;  // the answer to a RequestProgress
+    // The member's store revision: what it has applied, whichever watcher is behind.
+    delivery_.progress = response.header().revision();
     return Verdict::kForward;
   }
   auto it = watchers_.find(response.watch_id());
@@ -70,10 +78,26 @@ WatchTracker::Verdict WatchTracker::Received(const etcdserverpb::WatchResponse& 
   int64_t newest = response.header().revision();  // a progress notification
   if (response.events_size() > 0) {
     newest = 0;
-    for (const auto& e : response.events()) newest = std::max(newest, e.kv().mod_revision());
+    for (const auto& e : response.events()) {
+      const int64_t revision = e.kv().mod_revision();
+      newest = std::max(newest, revision);
+      if (revision > w.live_from &&
+          (delivery_.live_event == 0 || revision < delivery_.live_event)) {
+        delivery_.live_event = revision;
+      }
+    }
+  } else {
+    delivery_.progress = newest;
   }
   w.delivered = std::max(w.delivered, newest);
   return Verdict::kForward;
+}
+
+void WatchTracker::Delivery::Merge(const Delivery& d) {
+  if (d.live_event != 0 && (live_event == 0 || d.live_event < live_event)) {
+    live_event = d.live_event;
+  }
+  progress = std::max(progress, d.progress);
 }
 
 bool WatchTracker::CanResume() const {

@@ -52,6 +52,18 @@ class WatchTracker {
   };
   Resumption Resume();
 
+  // What a response said about how current the member's watch stream is, for the watch
+  // delivery delay: the oldest revision among its live events (written after their watcher was
+  // created on this member; a watcher's replay of history is not late), and the store revision
+  // a progress notification or a RequestProgress answer reported. 0: nothing of the kind.
+  struct Delivery {
+    int64_t live_event = 0;
+    int64_t progress = 0;
+    void Merge(const Delivery& d);
+  };
+  // Of the last Received() response.
+  const Delivery& delivery() const { return delivery_; }
+
   size_t watchers() const { return watchers_.size(); }
   // The revision a watcher would resume from (for tests and logs); -1 when unknown.
   int64_t resume_revision(int64_t watch_id) const;
@@ -60,8 +72,9 @@ class WatchTracker {
   struct Watcher {
     etcdserverpb::WatchCreateRequest create;  // as the client sent it
     int64_t delivered = 0;                    // every event up to this revision is delivered
-    bool in_fragment = false;                 // between the fragments of one response
-    bool cancelling = false;                  // the client asked to cancel it
+    int64_t live_from = 0;     // the member's revision at its creation there: later events are live
+    bool in_fragment = false;  // between the fragments of one response
+    bool cancelling = false;   // the client asked to cancel it
   };
   // A creation sent and not answered yet: the client's own, or a re-creation.
   struct PendingCreate {
@@ -72,6 +85,7 @@ class WatchTracker {
   std::map<int64_t, Watcher> watchers_;
   std::deque<PendingCreate> pending_creates_;  // etcd answers creations in order
   int pending_progress_ = 0;                   // RequestProgress sent and not answered
+  Delivery delivery_;
 };
 
 }  // namespace ehp

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "proxy/config/address.h"
@@ -52,6 +53,22 @@ class Member {
     AddLoad(-1);
   }
 
+  // Watch delivery delay: how long a revision had existed in the cluster when a watch stream on
+  // the member delivered it. I/O threads report each measurement; the probe loop takes the
+  // largest since its previous round (nullopt: none measured).
+  void ObserveWatchDelay(std::chrono::microseconds delay) {
+    const int64_t us = delay.count();
+    int64_t seen = watch_delay_us_.load(std::memory_order_relaxed);
+    while (us > seen &&
+           !watch_delay_us_.compare_exchange_weak(seen, us, std::memory_order_relaxed)) {
+    }
+  }
+  std::optional<std::chrono::microseconds> TakeWatchDelay() {
+    const int64_t us = watch_delay_us_.exchange(-1, std::memory_order_relaxed);
+    if (us < 0) return std::nullopt;
+    return std::chrono::microseconds(us);
+  }
+
   // Whether writes sent to the member are being answered (see WriteProgress).
   WriteProgress& writes() { return writes_; }
   const WriteProgress& writes() const { return writes_; }
@@ -64,6 +81,7 @@ class Member {
   std::atomic<int64_t> unary_{0};
   std::atomic<int> failing_links_{0};
   std::atomic<int> connections_{0};
+  std::atomic<int64_t> watch_delay_us_{-1};  // -1: none since the last TakeWatchDelay
   WriteProgress writes_;
 };
 

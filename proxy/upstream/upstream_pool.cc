@@ -35,6 +35,7 @@ uint64_t NextRandom() {
 
 UpstreamPool::UpstreamPool(const Config& config)
     : members_(BuildMembers(config)),
+      revisions_(std::make_shared<const RevisionTimeline>()),
       policy_{.writes_to_leader = config.write_routing == "leader"},
       local_zone_(config.local_zone),
       inject_hasleader_(config.inject_hasleader),

@@ -10,13 +10,14 @@
 
 #include "proxy/config/proxy_config.h"
 #include "proxy/core/snapshot_cell.h"
-#include "proxy/upstream/unhealthy_reason.h"
 #include "proxy/log/rate_limited.h"
 #include "proxy/routing/call_class.h"
 #include "proxy/routing/hedge_delay.h"
 #include "proxy/routing/member_picker.h"
 #include "proxy/routing/retry_budget.h"
 #include "proxy/upstream/member.h"
+#include "proxy/upstream/revision_timeline.h"
+#include "proxy/upstream/unhealthy_reason.h"
 
 namespace ehp {
 
@@ -72,8 +73,16 @@ class UpstreamPool {
   bool Has(const Member* member) const;
   void Publish(std::shared_ptr<const MemberSet> members) { members_.Set(std::move(members)); }
 
+  // When the cluster first held each revision (the health checker publishes it; watch streams
+  // measure their delivery delay against it). Null before the first probe round.
+  std::shared_ptr<const RevisionTimeline> Revisions() const { return revisions_.Get(); }
+  void PublishRevisions(std::shared_ptr<const RevisionTimeline> timeline) {
+    revisions_.Set(std::move(timeline));
+  }
+
  private:
   SnapshotCell<MemberSet> members_;
+  SnapshotCell<RevisionTimeline> revisions_;
   const PickPolicy policy_;
   const std::string local_zone_;
   const bool inject_hasleader_;

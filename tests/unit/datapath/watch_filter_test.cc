@@ -148,5 +148,19 @@ TEST(WatchFilterTest, AMessageLargerThanTheLimitFailsTheStream) {
   EXPECT_FALSE(FromMember(g, GrpcPrefix(false, 1000) + "x", &out));
 }
 
+// Scenario: several responses arrive in one read: what they say about delivery is merged (the
+// oldest live event), taken once, then empty until the next responses.
+TEST(WatchFilterTest, DeliveryOfTheResponsesSinceTheLastTake) {
+  WatchFilter f(1 << 20);
+  std::string out;
+  ASSERT_TRUE(FromClient(f, Framed(Create("a")), &out));
+  ASSERT_TRUE(FromMember(f, Framed(Created(0, 10)), &out));
+  EXPECT_EQ(f.TakeDelivery().live_event, 0);
+  ASSERT_TRUE(FromMember(f, Framed(Events(0, 12)) + Framed(Events(0, 11 + 2)), &out));
+  const WatchTracker::Delivery d = f.TakeDelivery();
+  EXPECT_EQ(d.live_event, 12);
+  EXPECT_EQ(f.TakeDelivery().live_event, 0);
+}
+
 }  // namespace
 }  // namespace ehp

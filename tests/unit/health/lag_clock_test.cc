@@ -153,5 +153,72 @@ TEST_F(LagClockTest, LowerCommitFromEveryMemberStartsOver) {
   EXPECT_EQ(clock_.committed(), 32u);
 }
 
+// Scenario: the store revisions the members report (Status header, the probe read's header)
+// build the revision timeline: each newer revision is first seen in the round that saw it; a
+// round without a newer one publishes no new timeline.
+TEST_F(LagClockTest, RevisionTimelineFromTheProbes) {
+  auto at = [](int64_t status, int64_t read) {
+    ProbeResult r = Member(10, 10);
+    r.revision = status;
+    r.read_revision = read;
+    return r;
+  };
+  Round({at(100, 101), at(99, 0)});
+  const LagClock::TimePoint first = now_;
+  const auto timeline = clock_.revisions();
+  EXPECT_EQ(timeline->newest(), 101);
+  Round({at(101, 101), at(101, 0)});
+  EXPECT_EQ(clock_.revisions(), timeline);  // nothing newer: the same snapshot
+  Round({at(105, 0), at(101, 0)});
+  EXPECT_EQ(clock_.revisions()->newest(), 105);
+  EXPECT_EQ(clock_.revisions()->FirstSeen(101), first);
+  EXPECT_EQ(clock_.revisions()->FirstSeen(102), now_);  // seen first as part of 105
+  EXPECT_EQ(clock_.revisions()->FirstSeen(106), std::nullopt);
+  EXPECT_EQ(clock_.revisions()->Age(102, now_ + milliseconds(700)), milliseconds(700));
+  EXPECT_EQ(clock_.revisions()->Age(106, now_ + milliseconds(700)), microseconds(0));
+}
+
+// Scenario: a lower revision from some members (the newest did not answer) changes nothing;
+// from every member at once (a restored cluster) the timeline starts over.
+TEST_F(LagClockTest, LowerRevisionStartsOverOnlyFromEveryMember) {
+  auto at = [](int64_t revision, bool answered = true) {
+    ProbeResult r = Member(10, 10);
+    r.revision = revision;
+    if (!answered) r.status = ProbeResult::Status::kTimeout;
+    return r;
+  };
+  Round({at(500), at(500)});
+  Round({at(400), at(0, false)});
+  EXPECT_EQ(clock_.revisions()->newest(), 500);
+  Round({at(400), at(400)});
+  EXPECT_EQ(clock_.revisions()->newest(), 400);
+  EXPECT_EQ(clock_.revisions()->points().size(), 1u);
+}
+
+// Scenario: a revision every round for longer than the timeline keeps: the oldest points go,
+// and a revision older than all of them counts from the oldest (a lower bound).
+TEST_F(LagClockTest, RevisionTimelineIsBounded) {
+  for (int64_t i = 1; i <= static_cast<int64_t>(LagClock::kRevisionPoints) + 50; ++i) {
+    ProbeResult r = Member(10, 10);
+    r.revision = i;
+    Round({r});
+  }
+  const auto timeline = clock_.revisions();
+  EXPECT_EQ(timeline->points().size(), LagClock::kRevisionPoints);
+  EXPECT_EQ(timeline->FirstSeen(1), timeline->points().front().first_seen);
+}
+
+// Scenario: the data path measured a watch delivery delay on one member: it is that member's
+// watch lag and counts in its total; a member with none measured has none.
+TEST_F(LagClockTest, WatchDelayCountsInTheLag) {
+  now_ += milliseconds(100);
+  const std::vector<std::optional<microseconds>> delays = {milliseconds(1500), std::nullopt};
+  const auto lags = clock_.Observe(std::vector{Member(10, 10), Member(10, 10)}, now_, delays);
+  EXPECT_EQ(lags[0].watch, milliseconds(1500));
+  EXPECT_EQ(lags[0].total(), milliseconds(1500));
+  EXPECT_EQ(lags[1].watch, microseconds(0));
+  EXPECT_EQ(lags[1].total(), microseconds(0));
+}
+
 }  // namespace
 }  // namespace ehp

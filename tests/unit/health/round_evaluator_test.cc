@@ -311,6 +311,13 @@ TEST_F(RoundEvaluatorTest, LaterThanMaxLagTimeIsLagging) {
   const std::vector<MemberLag> slow_reads{Late(milliseconds(0)), Late(milliseconds(0)),
                                           Late(milliseconds(0), true, milliseconds(1500))};
   EXPECT_EQ(EvaluateRound(r, policy_, slow_reads).members[2].reason, UnhealthyReason::kLagging);
+  // So does a watch stream that delivered a revision late.
+  std::vector<MemberLag> late_watch{Late(milliseconds(0)), Late(milliseconds(0)),
+                                    Late(milliseconds(0))};
+  late_watch[2].watch = milliseconds(1200);
+  EXPECT_EQ(EvaluateRound(r, policy_, late_watch).members[2].reason, UnhealthyReason::kLagging);
+  late_watch[2].watch = milliseconds(900);
+  EXPECT_EQ(EvaluateRound(r, policy_, late_watch).members[2].kind, Kind::kGood);
 
   HealthPolicy off = policy_;
   off.max_lag_time = milliseconds(0);

@@ -200,5 +200,52 @@ TEST(WatchTrackerTest, NoResumeBetweenTheFragmentsOfOneResponse) {
   EXPECT_EQ(t.resume_revision(0), 14);
 }
 
+// Scenario: a watcher created from revision 5 on a member at revision 10 replays 5-10 (history,
+// never late), then gets live events; the oldest live revision of a response is reported, and
+// a progress notification reports the revision the member has reached.
+TEST(WatchTrackerTest, DeliveryReportsLiveEventsAndProgressNotHistory) {
+  WatchTracker t;
+  t.Sent(Create("a", 5));
+  Receive(t, Created(0, 10));
+  EXPECT_EQ(t.delivery().live_event, 0);
+  Receive(t, Events(0, {5, 7, 10}));
+  EXPECT_EQ(t.delivery().live_event, 0);  // history
+  EXPECT_EQ(t.delivery().progress, 0);
+  Receive(t, Events(0, {10, 11, 12}));
+  EXPECT_EQ(t.delivery().live_event, 11);  // the oldest live one waited longest
+  Receive(t, Progress(0, 15));
+  EXPECT_EQ(t.delivery().live_event, 0);
+  EXPECT_EQ(t.delivery().progress, 15);
+  Receive(t, Progress(-1, 16));  // the answer to a RequestProgress: the member's revision
+  EXPECT_EQ(t.delivery().progress, 16);
+  Receive(t, Events(0, {17}, true));  // a fragment: its revision is split, nothing reported
+  EXPECT_EQ(t.delivery().live_event, 0);
+}
+
+// Scenario: after a move, what the new member replays from the resume revision up to its
+// revision at the re-creation is catching up, not late delivery; later events are live.
+TEST(WatchTrackerTest, AfterAResumeLiveEventsStartAtTheNewMembersRevision) {
+  WatchTracker t;
+  t.Sent(Create("a"));
+  Receive(t, Created(0, 10));
+  Receive(t, Events(0, {11}));
+  EXPECT_EQ(t.delivery().live_event, 11);
+  t.Resume();
+  EXPECT_EQ(Receive(t, Created(0, 20)), Verdict::kDrop);
+  Receive(t, Events(0, {12, 20}));
+  EXPECT_EQ(t.delivery().live_event, 0);
+  Receive(t, Events(0, {21}));
+  EXPECT_EQ(t.delivery().live_event, 21);
+}
+
+TEST(WatchTrackerTest, DeliveriesMerge) {
+  WatchTracker::Delivery d;
+  d.Merge({.live_event = 30, .progress = 0});
+  d.Merge({.live_event = 25, .progress = 40});
+  d.Merge({.live_event = 0, .progress = 35});
+  EXPECT_EQ(d.live_event, 25);
+  EXPECT_EQ(d.progress, 40);
+}
+
 }  // namespace
 }  // namespace ehp
