@@ -94,7 +94,16 @@ std::vector<MemberLag> LagClock::Observe(
     }
     p.rounds_since_move = std::min(p.rounds_since_move, kProgressRounds);
     lag.applying = p.rounds_since_move < kProgressRounds;
-    if (i < watch_delays.size() && watch_delays[i]) lag.watch = *watch_delays[i];
+    // The watch delay beyond the least any other member's watches had this round: a delay
+    // every member shows (the proxy's own threads behind, say) is nobody's lag.
+    if (i < watch_delays.size() && watch_delays[i]) {
+      std::optional<microseconds> others;
+      for (size_t j = 0; j < watch_delays.size(); ++j) {
+        if (j != i && watch_delays[j])
+          others = std::min(others.value_or(*watch_delays[j]), *watch_delays[j]);
+      }
+      lag.watch = std::max(microseconds(0), *watch_delays[i] - others.value_or(microseconds(0)));
+    }
 
     // The median of the other members' successful reads.
     if (ReadMeasured(r)) {

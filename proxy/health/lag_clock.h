@@ -16,7 +16,9 @@
 //    counts with the time it was given).
 //  - Its watch streams' delivery delay: how long a revision had existed in the cluster when a
 //    watch stream on the member delivered it (measured by the data path against the revision
-//    timeline kept here, from the highest store revision any member reported each round).
+//    timeline kept here, from the highest store revision any member reported each round),
+//    beyond the least delay any other member's watches had that round (a delay every member
+//    shows, such as the proxy's own threads running behind, is nobody's lag).
 //  - Its lag is the largest of the three.
 // Both are lower bounds. Commit indexes are sampled once per probe round, so the apply lag has
 // the resolution of probe-interval (an entry committed just after a round counts from the next

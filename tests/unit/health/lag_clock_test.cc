@@ -208,8 +208,8 @@ TEST_F(LagClockTest, RevisionTimelineIsBounded) {
   EXPECT_EQ(timeline->FirstSeen(1), timeline->points().front().first_seen);
 }
 
-// Scenario: the data path measured a watch delivery delay on one member: it is that member's
-// watch lag and counts in its total; a member with none measured has none.
+// Scenario: the data path measured a watch delivery delay on one member only: it is that
+// member's watch lag and counts in its total; a member with none measured has none.
 TEST_F(LagClockTest, WatchDelayCountsInTheLag) {
   now_ += milliseconds(100);
   const std::vector<std::optional<microseconds>> delays = {milliseconds(1500), std::nullopt};
@@ -218,6 +218,19 @@ TEST_F(LagClockTest, WatchDelayCountsInTheLag) {
   EXPECT_EQ(lags[0].total(), milliseconds(1500));
   EXPECT_EQ(lags[1].watch, microseconds(0));
   EXPECT_EQ(lags[1].total(), microseconds(0));
+}
+
+// Scenario: watches on every member were delivered late by about the same (the proxy's own
+// threads behind): nobody lags; one member 1.2 s later than the least delayed other does.
+TEST_F(LagClockTest, WatchDelayIsBeyondTheOtherMembers) {
+  now_ += milliseconds(100);
+  const std::vector<std::optional<microseconds>> delays = {milliseconds(1500), milliseconds(1400),
+                                                           milliseconds(2700)};
+  const auto lags =
+      clock_.Observe(std::vector{Member(10, 10), Member(10, 10), Member(10, 10)}, now_, delays);
+  EXPECT_EQ(lags[0].watch, milliseconds(100));
+  EXPECT_EQ(lags[1].watch, microseconds(0));
+  EXPECT_EQ(lags[2].watch, milliseconds(1300));
 }
 
 }  // namespace
