@@ -104,6 +104,11 @@ std::vector<MemberLag> LagClock::Observe(
       }
       lag.watch = std::max(microseconds(0), *watch_delays[i] - others.value_or(microseconds(0)));
     }
+    if (lag.watch >= p.watch_recent || now - p.watch_recent_at > kWatchRecent) {
+      p.watch_recent = lag.watch;
+      p.watch_recent_at = now;
+    }
+    lag.watch_recent = p.watch_recent;
 
     // The median of the other members' successful reads.
     if (ReadMeasured(r)) {

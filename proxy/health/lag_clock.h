@@ -48,7 +48,10 @@ struct MemberLag {
   std::chrono::microseconds apply{0};  // since the quorum first had committed the next entry
   std::chrono::microseconds read{0};   // its probe read beyond the others' median
   std::chrono::microseconds watch{0};  // the largest watch delivery delay since the last round
-  bool applying = false;               // its applied index moved since the previous round
+  // The largest watch lag of the last kWatchRecent, for people and scrapes (a round's value
+  // lasts one probe-interval; a scrape every 15 s would miss it).
+  std::chrono::microseconds watch_recent{0};
+  bool applying = false;  // its applied index moved since the previous round
   std::chrono::microseconds total() const { return std::max({apply, read, watch}); }
 };
 
@@ -63,6 +66,7 @@ class LagClock {
   // Revisions kept for the watch delay: enough for the delays max-lag-time cares about; an
   // older revision counts from the oldest point (a lower bound).
   static constexpr size_t kRevisionPoints = 1024;
+  static constexpr std::chrono::seconds kWatchRecent{30};
 
   explicit LagClock(std::chrono::milliseconds horizon = std::chrono::minutes(10),
                     size_t max_points = 16384)
@@ -100,7 +104,9 @@ class LagClock {
   struct Progress {
     bool seen = false;
     uint64_t applied = 0;
-    int rounds_since_move = kProgressRounds;  // stale until it is seen moving
+    int rounds_since_move = kProgressRounds;    // stale until it is seen moving
+    std::chrono::microseconds watch_recent{0};  // the largest watch lag since watch_recent_at
+    TimePoint watch_recent_at{};
   };
   std::vector<Progress> progress_;
   std::shared_ptr<const RevisionTimeline> revisions_ = std::make_shared<const RevisionTimeline>();

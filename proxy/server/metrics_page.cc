@@ -106,10 +106,12 @@ std::string RenderMetricsPage(const ProxyMetrics& metrics, const Config& config,
        "streams delivered revisions (the largest; see max-lag-time).",
        [](const HealthChecker::MemberView& m) { return m.verdict.lag_time.total().count() / 1e6; }},
       {"etcd_health_proxy_member_watch_delay_seconds",
-       "The longest watch delivery delay on the member in the last probe round: how long a "
-       "revision had existed in the cluster when a watch stream on the member delivered it (0 "
-       "when none was measured).",
-       [](const HealthChecker::MemberView& m) { return m.verdict.lag_time.watch.count() / 1e6; }},
+       "The member's largest watch delay of the last 30 s: how long a revision had existed in "
+       "the cluster when a watch stream on the member delivered it, beyond the other members' "
+       "(0 when none was measured).",
+       [](const HealthChecker::MemberView& m) {
+         return m.verdict.lag_time.watch_recent.count() / 1e6;
+       }},
       {"etcd_health_proxy_member_db_size_bytes", "Backend database size the member reports.",
        [](const HealthChecker::MemberView& m) { return double(m.probe.db_size); }},
       {"etcd_health_proxy_member_probe_status_seconds", "Latency of the last Status probe.",

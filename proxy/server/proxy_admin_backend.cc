@@ -173,7 +173,7 @@ std::string ProxyAdminBackend::StatusJson() {
            ",\"applied_index\":" + std::to_string(m.probe.applied_index) +
            ",\"lag\":" + std::to_string(m.verdict.lag) + ",\"lag_seconds\":" +
            (m.verdict.lag_time.known ? Seconds(m.verdict.lag_time.total()) : "null") +
-           ",\"watch_delay_seconds\":" + Seconds(m.verdict.lag_time.watch) +
+           ",\"watch_delay_seconds\":" + Seconds(m.verdict.lag_time.watch_recent) +
            ",\"probe\":" + Quote(ToString(m.probe.status)) +
            ",\"since\":" + Quote(FormatTime(ToSystem(m.since))) + "}";
   }

@@ -554,6 +554,81 @@ TEST_F(RelayTest, HedgedReadsRideOverAFrozenFollower) {
   EXPECT_EQ(MetricValue(metrics, "etcd_health_proxy_hedges_total{outcome=\"hedge_won\"}"), sent);
 }
 
+// Scenario: a watch stream on a follower that is frozen for 1.5 s (kept in service: probes too
+// patient to evict it, max-lag-time 0s so lag is measured, not judged) while the leader takes
+// writes: when it wakes, its watch delivers those writes' events late, and the proxy measures
+// that delivery delay for the member (etcd_health_proxy_member_watch_delay_seconds).
+TEST_F(RelayTest, WatchDeliveryDelayIsMeasuredPerMember) {
+  int follower = -1, leader = -1;
+  for (int i = 0; i < cluster_->size(); ++i) {
+    auto maintenance = etcdserverpb::Maintenance::NewStub(cluster_->Channel(i));
+    etcdserverpb::StatusResponse status;
+    auto ctx = Ctx();
+    ASSERT_TRUE(maintenance->Status(ctx.get(), {}, &status).ok());
+    if (status.leader() == status.header().member_id()) {
+      leader = i;
+    } else if (follower < 0) {
+      follower = i;
+    }
+  }
+  ASSERT_GE(follower, 0);
+  ASSERT_GE(leader, 0);
+
+  Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
+  config.probe_timeout = milliseconds(300);
+  config.probe_read_timeout = milliseconds(300);
+  config.unreachable_threshold = 100;
+  config.max_lag_time = milliseconds(0);
+  for (int i = 0; i < cluster_->size(); ++i) {  // the watch goes to the follower
+    config.member_zones.emplace_back(cluster_->ClientTarget(i), i == follower ? "near" : "far");
+  }
+  config.local_zone = "near";
+  auto proxy = StartProxy(config);
+
+  auto stub = Watch::NewStub(ProxyChannel(*proxy, *certs_));
+  auto ctx = Ctx(seconds(30));
+  auto stream = stub->Watch(ctx.get());
+  etcdserverpb::WatchRequest req;
+  req.mutable_create_request()->set_key("delay/");
+  req.mutable_create_request()->set_range_end("delay0");
+  ASSERT_TRUE(stream->Write(req));
+  etcdserverpb::WatchResponse resp;
+  ASSERT_TRUE(stream->Read(&resp));
+  ASSERT_TRUE(resp.created());
+
+  auto kv = KV::NewStub(cluster_->Channel(leader));
+  const auto put = [&](const std::string& key) {
+    etcdserverpb::PutRequest put;
+    put.set_key(key);
+    put.set_value("v");
+    etcdserverpb::PutResponse r;
+    auto c = Ctx(seconds(10));
+    return kv->Put(c.get(), put, &r).ok();
+  };
+  ASSERT_TRUE(put("delay/warm"));
+  ASSERT_TRUE(stream->Read(&resp));
+  ASSERT_EQ(resp.events_size(), 1);
+
+  const std::string gauge = "etcd_health_proxy_member_watch_delay_seconds{member=\"" +
+                            cluster_->ClientTarget(follower) + "\"}";
+  cluster_->SignalMember(follower, SIGSTOP);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(put("delay/" + std::to_string(i)));
+  std::this_thread::sleep_for(milliseconds(1500));
+  cluster_->SignalMember(follower, SIGCONT);
+
+  int events = 0;
+  while (events < 5 && stream->Read(&resp)) events += resp.events_size();
+  EXPECT_EQ(events, 5);
+  double most = 0;
+  for (int i = 0; i < 150 && most < 0.8; ++i) {  // the next probe round reports it
+    most = std::max(most, MetricValue(proxy->RenderMetrics(), gauge));
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_GE(most, 0.8) << "the events waited about 1.5 s on the frozen member";
+  ctx->TryCancel();
+  stream->Finish();
+}
+
 // Scenario: clients cancel calls right after starting them (kube-apiserver cancels often) while
 // another client writes steadily. A member call cancelled before its HEADERS reached the member
 // would make gRPC send RST_STREAM on a stream the member never saw; etcd's TLS listener (Go's

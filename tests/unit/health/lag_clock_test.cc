@@ -233,5 +233,20 @@ TEST_F(LagClockTest, WatchDelayIsBeyondTheOtherMembers) {
   EXPECT_EQ(lags[2].watch, milliseconds(1300));
 }
 
+// Scenario: a watch lag lasts one round; the recent figure keeps the largest for kWatchRecent,
+// then follows what the rounds measure again.
+TEST_F(LagClockTest, RecentWatchLagIsHeld) {
+  const std::vector<std::optional<microseconds>> late = {milliseconds(900)};
+  now_ += milliseconds(100);
+  auto lags = clock_.Observe(std::vector{Member(10, 10)}, now_, late);
+  EXPECT_EQ(lags[0].watch_recent, milliseconds(900));
+  lags = Round({Member(10, 10)});
+  EXPECT_EQ(lags[0].watch, microseconds(0));
+  EXPECT_EQ(lags[0].watch_recent, milliseconds(900));
+  now_ += LagClock::kWatchRecent;
+  lags = Round({Member(10, 10)});
+  EXPECT_EQ(lags[0].watch_recent, microseconds(0));
+}
+
 }  // namespace
 }  // namespace ehp
