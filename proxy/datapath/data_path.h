@@ -91,7 +91,7 @@ class DataPath {
   SslCtxPtr client_tls_;  // guarded by tls_mu_; null: plaintext
   SslCtxPtr member_tls_;  // guarded by tls_mu_; null: no https:// member
   int port_ = 0;
-  bool started_ = false;
+  std::atomic<bool> started_{false};  // read by the probe thread's hooks (MoveOff)
 };
 
 }  // namespace ehp

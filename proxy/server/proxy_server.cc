@@ -166,24 +166,29 @@ ProxyServer::~ProxyServer() {
 }
 
 bool ProxyServer::Start(std::string* error) {
-  // Judge the members once before taking calls, so the first calls avoid bad members.
-  HealthChecker& health = backends()->health;
-  health.Start();
-  if (!health.WaitForFirstRound(config_.probe_timeout + std::chrono::seconds(3))) {
-    spdlog::warn("health: no probe round completed yet; serving with every member assumed usable");
-  }
+  // The data path exists before the probe thread starts: its eviction hooks use it (MoveOff
+  // does nothing until the data path has started).
   DataPath::Hooks hooks;
   hooks.client_refused = [this](const std::string& identity) { OnClientRefused(identity); };
   hooks.connection_refused = [this] { OnConnectionRefused(); };
   data_path_ = std::make_unique<DataPath>(
       config_, RelayContext{&pools_, &streams_, &methods_, &metrics_, &holder_, &call_refusal_log_},
       std::move(hooks));
+  // Judge the members once before taking calls, so the first calls avoid bad members.
+  HealthChecker& health = backends()->health;
+  health.Start();
+  if (!health.WaitForFirstRound(config_.probe_timeout + std::chrono::seconds(3))) {
+    spdlog::warn("health: no probe round completed yet; serving with every member assumed usable");
+  }
+  // On failure the probe thread stops first: its hooks must not outlive the data path.
   if (!data_path_->Start(error)) {
+    health.Stop();
     data_path_.reset();
     return false;
   }
   port_ = data_path_->port();
   if (!admin_.Start(error)) {
+    health.Stop();
     data_path_->Stop(std::chrono::milliseconds(0));
     data_path_.reset();
     return false;
