@@ -16,18 +16,12 @@
 
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "proxy/routing/call_class.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using ehp::CallClass;
 using ehp::CallKind;
-
-#define CHECK(cond)     \
-  do {                  \
-    if (!(cond)) {      \
-      __builtin_trap(); \
-    }                   \
-  } while (0)
 
 constexpr std::string_view kRange = "/etcdserverpb.KV/Range";
 constexpr std::string_view kTxn = "/etcdserverpb.KV/Txn";

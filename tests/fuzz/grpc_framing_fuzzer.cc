@@ -19,17 +19,11 @@
 
 #include "proxy/h2/grpc_framing.h"
 #include "proxy/h2/grpc_status.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using ehp::kGrpcPrefixSize;
-
-#define CHECK(cond)     \
-  do {                  \
-    if (!(cond)) {      \
-      __builtin_trap(); \
-    }                   \
-  } while (0)
 
 uint32_t LengthAt(const std::string& s, size_t pos) {
   const auto* p = reinterpret_cast<const uint8_t*>(s.data() + pos);

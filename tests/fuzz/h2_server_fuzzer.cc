@@ -27,18 +27,12 @@
 #include "proxy/h2/grpc_status.h"
 #include "proxy/h2/server_connection.h"
 #include "proxy/net/transport.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using ehp::H2Stream;
 using ehp::HeaderList;
-
-#define CHECK(cond)     \
-  do {                  \
-    if (!(cond)) {      \
-      __builtin_trap(); \
-    }                   \
-  } while (0)
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 

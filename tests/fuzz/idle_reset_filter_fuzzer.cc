@@ -18,15 +18,9 @@
 #include <vector>
 
 #include "proxy/h2/idle_reset_filter.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
-
-#define CHECK(cond)     \
-  do {                  \
-    if (!(cond)) {      \
-      __builtin_trap(); \
-    }                   \
-  } while (0)
 
 constexpr size_t kHeaderSize = 9;
 constexpr uint8_t kHeaders = 0x1;

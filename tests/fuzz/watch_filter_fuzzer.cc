@@ -21,17 +21,11 @@
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "proxy/datapath/watch_filter.h"
 #include "proxy/h2/grpc_framing.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using ehp::kGrpcPrefixSize;
-
-#define CHECK(cond)     \
-  do {                  \
-    if (!(cond)) {      \
-      __builtin_trap(); \
-    }                   \
-  } while (0)
 
 struct Message {
   bool compressed;
