@@ -44,22 +44,8 @@ for t in etcd etcdctl h2load nghttpx haproxy valgrind callgrind_control python3;
 done
 if [ ! -x "$proxy_bin" ]; then echo "callgrind.sh: build first (make build)" >&2; exit 2; fi
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {  # port seconds
-  for _ in $(seq 1 $(($2 * 10))); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "callgrind.sh: nothing listens on $1" >&2
-  exit 1
-}
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 etcd_port=$(free_port)
 peer_port=$(free_port)

@@ -68,22 +68,8 @@ done
 if [ ! -x "$proxy_bin" ] || [ ! -x "$bench_client" ]; then echo "compare.sh: build first (make build)" >&2; exit 2; fi
 if [ -n "$callgrind" ] && [ ! -r "$callgrind" ]; then echo "compare.sh: cannot read $callgrind" >&2; exit 2; fi
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "compare.sh: nothing listens on $1" >&2
-  exit 1
-}
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 cpu_ms() {  # pid -> utime+stime in ms
   awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"
 }

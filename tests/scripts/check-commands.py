@@ -220,6 +220,25 @@ def visit_shell_text(text, where, found, functions=None, depth=0):
     walk(tree, lambda n: on_stmt(n) if "Cmd" in n and "Position" in n else None)
 
 
+SOURCED = re.compile(r'^\s*(?:\.|source)\s+"?\$[^/"\s]*(?:\)")?((?:/[^"\s/]+)+)"?', re.M)
+
+
+def sourced_functions(path):
+    """Functions defined by the shell files `path` sources from its own folder ("$here/lib.sh",
+    "$(cd "$(dirname "$0")" && pwd)/../x.sh"): calling them runs no program."""
+    funcs = set()
+    for m in SOURCED.finditer(open(path, encoding="utf-8").read()):
+        lib = os.path.normpath(os.path.dirname(path) + m.group(1))
+        if not os.path.isfile(lib):
+            continue
+
+        def collect(n):
+            if n.get("Type") == "FuncDecl":
+                funcs.add(n["Name"]["Value"])
+        walk(shell_tree(open(lib, encoding="utf-8").read()), collect)
+    return funcs
+
+
 # --- Python -----------------------------------------------------------------------------------
 
 def visit_python_text(text, where, found):
@@ -500,7 +519,8 @@ def derive(root):
             elif is_shell(path):
                 try:
                     visit_shell_text(open(path, encoding="utf-8").read(),
-                                     lambda n, rel=rel: f"{rel}:{n}", found)
+                                     lambda n, rel=rel: f"{rel}:{n}", found,
+                                     sourced_functions(path))
                 except SyntaxError as e:
                     sys.exit(f"check-commands.py: {rel}: {e}")
     visit_cmake_files(root, cmake_files, found)
