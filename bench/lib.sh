@@ -12,7 +12,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+free_port() { "$bench_dir/../tests/scripts/free-port.py"; }
 wait_port() {  # port [seconds, default 10]
   for _ in $(seq 1 $((${2:-10} * 10))); do
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0

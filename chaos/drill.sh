@@ -125,7 +125,7 @@ openssl x509 -req -in "$certs/client-nocn.csr" -CA "$certs/ca.pem" -CAkey "$cert
   -CAcreateserial -out "$certs/client-nocn.pem" -days 2 -extfile "$certs/client-nocn.ext" \
   2>/dev/null
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { "$here/../tests/scripts/free-port.py"; }
 now() { date +%s.%N; }
 ip_of() { "$here/topology.sh" endpoints "$tag" "$members" | tr ',' '\n' | sed -n "${1}p" | sed 's|https://||; s|:2379||'; }
 etcdctl_m() {  # member args...

@@ -6,6 +6,7 @@
 # Usage: check-syscall-filter.sh BINARY
 set -euo pipefail
 binary=$1
+here=$(cd "$(dirname "$0")" && pwd)
 command -v strace >/dev/null || { echo "skipped: strace is not installed"; exit 77; }
 work=$(mktemp -d)
 pids=()
@@ -15,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$work"
-fp() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+fp() { "$here/free-port.py"; }
 client=$(fp) peer=$(fp) listen=$(fp) admin=$(fp)
 etcd --name s --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$client" \
   --advertise-client-urls "http://127.0.0.1:$client" --listen-peer-urls "http://127.0.0.1:$peer" \

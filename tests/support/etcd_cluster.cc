@@ -2,6 +2,7 @@
 
 #include <grpcpp/security/credentials.h>
 
+#include <cstdio>
 #include <sstream>
 #include <thread>
 
@@ -116,7 +117,44 @@ void EtcdCluster::StopMember(int i) { members_[i].process.Stop(); }
 
 void EtcdCluster::SignalMember(int i, int sig) { members_[i].process.Signal(sig); }
 
+namespace {
+
+// The last lines of a member's log, for the reason a start failed.
+std::string LogTail(const std::string& path, size_t lines = 15) {
+  const std::string text = ReadFile(path);
+  size_t at = text.size();
+  for (size_t n = 0; n <= lines && at != std::string::npos && at > 0; ++n) {
+    at = text.rfind('\n', at - 1);
+  }
+  return at == std::string::npos ? text : text.substr(at + 1);
+}
+
+}  // namespace
+
 bool EtcdCluster::Start(std::chrono::seconds timeout) {
+  // A member that exits at once usually lost its port to another process between FreePort and
+  // its bind: the whole cluster starts again on fresh ports (the peers name each other's).
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    const StartOutcome outcome = TryStart(timeout);
+    if (outcome == StartOutcome::kReady) return true;
+    for (auto& m : members_) {
+      m.process.Stop();
+      std::fprintf(stderr, "etcd member %s (attempt %d, %s): last log lines:\n%s\n", m.name.c_str(),
+                   attempt,
+                   outcome == StartOutcome::kExited ? "a member exited" : "no leader in time",
+                   LogTail(dir_ + "/" + m.name + ".log").c_str());
+    }
+    if (outcome == StartOutcome::kTimedOut) return false;
+    for (auto& m : members_) {
+      RemoveTree(dir_ + "/" + m.name + ".etcd");
+      m.client_port = FreePort();
+      m.peer_port = FreePort();
+    }
+  }
+  return false;
+}
+
+EtcdCluster::StartOutcome EtcdCluster::TryStart(std::chrono::seconds timeout) {
   for (int i = 0; i < size(); ++i) StartMember(i);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int i = 0; i < size(); ++i) {
@@ -127,11 +165,14 @@ bool EtcdCluster::Start(std::chrono::seconds timeout) {
       etcdserverpb::StatusRequest req;
       etcdserverpb::StatusResponse resp;
       if (stub->Status(&ctx, req, &resp).ok() && resp.leader() != 0) break;
-      if (std::chrono::steady_clock::now() > deadline) return false;
+      for (auto& m : members_) {
+        if (!m.process.running()) return StartOutcome::kExited;
+      }
+      if (std::chrono::steady_clock::now() > deadline) return StartOutcome::kTimedOut;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
-  return true;
+  return StartOutcome::kReady;
 }
 
 std::shared_ptr<grpc::Channel> EtcdCluster::Channel(int i) const {

@@ -48,7 +48,8 @@ class EtcdCluster {
   EtcdCluster(const std::string& dir, const Certs& certs, EtcdOptions options = {});
   ~EtcdCluster();
 
-  // Starts every member and waits until each reports a leader (fails the test otherwise).
+  // Starts every member and waits until each reports a leader; false (with the members' last
+  // log lines on stderr) otherwise. A member that exits at once costs a new start on new ports.
   bool Start(std::chrono::seconds timeout = std::chrono::seconds(30));
 
   int size() const { return static_cast<int>(members_.size()); }
@@ -73,6 +74,8 @@ class EtcdCluster {
     int peer_port;
     Process process;
   };
+  enum class StartOutcome { kReady, kExited, kTimedOut };
+  StartOutcome TryStart(std::chrono::seconds timeout);
   std::vector<std::string> MemberArgs(int i) const;
 
   std::string dir_;
