@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
   // Ready for systemd once the listener is bound and the first probe round is judged (Start
   // waits for it).
   ehp::ServiceNotifier notifier([&server] { return server.StatusLine(); },
-                                [&server](std::string* why) { return server.Alive(why); });
+                                [&server](std::string* why) { return server.Alive(why); },
+                                server.scheduler());
   notifier.Ready();
 
   for (;;) {

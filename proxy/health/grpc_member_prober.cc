@@ -19,6 +19,7 @@ constexpr std::chrono::seconds kAuthenticateTimeout{5};
 
 // Both halves of one member's probe; the last to finish reports.
 struct ProbeCall {
+  InFlightCalls* in_flight = nullptr;
   ProbeResult result;
   std::function<void(ProbeResult)> done;
   std::atomic<int> pending{2};
@@ -36,7 +37,10 @@ struct ProbeCall {
   void Finish() {
     if (pending.fetch_sub(1) != 1) return;
     done(std::move(result));
+    InFlightCalls* const calls = in_flight;
+    calls->Forget({&status_ctx, &read_ctx});
     delete this;
+    calls->End();
   }
   std::chrono::microseconds Elapsed() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
@@ -103,6 +107,8 @@ GrpcMemberProber::GrpcMemberProber(const Config& config)
   }
 }
 
+GrpcMemberProber::~GrpcMemberProber() { probes_.CancelAndWait(); }
+
 void GrpcMemberProber::Authenticate(Target& t) {
   std::string password, error;
   auto* call = new AuthenticateCall;
@@ -157,14 +163,32 @@ void GrpcMemberProber::Authenticate(Target& t) {
     finished(grpc::Status::OK, error);
     return;
   }
+  if (!probes_.Begin({&call->ctx})) {
+    finished(grpc::Status::CANCELLED, "the prober is stopping");
+    return;
+  }
   call->ctx.set_deadline(std::chrono::system_clock::now() + kAuthenticateTimeout);
   t.auth->async()->Authenticate(&call->ctx, &call->req, &call->resp,
-                                [finished](grpc::Status s) { finished(s, ""); });
+                                [finished, call, calls = &probes_](grpc::Status s) {
+                                  calls->Forget({&call->ctx});
+                                  finished(s, "");
+                                  calls->End();
+                                });
 }
 
 void GrpcMemberProber::Probe(size_t index, std::function<void(ProbeResult)> done) {
   Target& t = targets_[index];
   auto* call = new ProbeCall;
+  call->in_flight = &probes_;
+  if (!probes_.Begin({&call->status_ctx, &call->read_ctx})) {
+    delete call;
+    ProbeResult stopping;
+    stopping.status = ProbeResult::Status::kError;
+    stopping.status_error = "the prober is stopping";
+    stopping.read = ProbeResult::Read::kFailed;
+    done(std::move(stopping));
+    return;
+  }
   call->done = std::move(done);
   const auto now = std::chrono::system_clock::now();
 

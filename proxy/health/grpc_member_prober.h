@@ -12,6 +12,7 @@
 
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 #include "proxy/config/proxy_config.h"
+#include "proxy/health/in_flight_calls.h"
 #include "proxy/health/member_prober.h"
 #include "proxy/health/probe_token.h"
 
@@ -20,6 +21,8 @@ namespace ehp {
 class GrpcMemberProber final : public MemberProber {
  public:
   explicit GrpcMemberProber(const Config& config);
+  // Cancels the probes in flight and waits for them: their callbacks use the channels.
+  ~GrpcMemberProber() override;
 
   // MemberProber
   void Probe(size_t index, std::function<void(ProbeResult)> done) override;
@@ -61,6 +64,7 @@ class GrpcMemberProber final : public MemberProber {
   std::mutex maintenance_mu_;
   std::vector<grpc::ClientContext*> maintenance_calls_;  // guarded by maintenance_mu_
   bool maintenance_cancelled_ = false;                   // guarded by maintenance_mu_
+  InFlightCalls probes_;                                 // probes and Authenticate calls in flight
 };
 
 // Maps a failed Status call to the layer that failed. Exposed for tests.

@@ -8,17 +8,15 @@
 #include "proxy/tls/certificate_files.h"
 
 namespace ehp {
-namespace {
 
-// Results of one round; shared with the probe callbacks so a late one never touches freed memory.
-struct RoundState {
+// One round's answers; shared with the probe callbacks so a late one never touches freed memory.
+struct HealthChecker::Round {
+  MemberHealth::TimePoint start;
   std::mutex mu;
-  std::condition_variable cv;
-  std::vector<ProbeResult> results;
-  size_t pending = 0;
+  std::vector<ProbeResult> results;  // guarded by mu
+  size_t pending = 0;                // guarded by mu
+  bool finished = false;             // guarded by mu
 };
-
-}  // namespace
 
 HealthPolicy HealthChecker::PolicyFrom(const Config& c) {
   HealthPolicy p;
@@ -31,15 +29,16 @@ HealthPolicy HealthChecker::PolicyFrom(const Config& c) {
 }
 
 HealthChecker::HealthChecker(const Config& config, UpstreamPool* pool, MemberProber* prober,
-                             ProxyMetrics* metrics)
+                             std::shared_ptr<Scheduler> scheduler, ProxyMetrics* metrics)
     : config_(config),
       pool_(pool),
       prober_(prober),
       policy_(PolicyFrom(config)),
       metrics_(metrics),
       identity_{config.probe_user, CertificateCommonName(config.cert)},
-      stall_(config.leaderless_wait) {
-  const auto now = std::chrono::steady_clock::now();
+      stall_(config.leaderless_wait),
+      jobs_(std::move(scheduler)) {
+  const auto now = jobs_.Now();
   last_round_ = now;
   for (size_t i = 0; i < prober_->size(); ++i) health_.emplace_back(policy_, now);
   verdicts_.resize(prober_->size());
@@ -49,16 +48,16 @@ HealthChecker::HealthChecker(const Config& config, UpstreamPool* pool, MemberPro
 HealthChecker::~HealthChecker() { Stop(); }
 
 void HealthChecker::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  jobs_.Post([this] { StartRound(); });
 }
 
 void HealthChecker::Stop() {
+  jobs_.Close();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
 }
 
 bool HealthChecker::WaitForFirstRound(std::chrono::milliseconds timeout) {
@@ -66,53 +65,55 @@ bool HealthChecker::WaitForFirstRound(std::chrono::milliseconds timeout) {
   return cv_.wait_for(lock, timeout, [this] { return rounds_ > 0 || stopping_; }) && rounds_ > 0;
 }
 
-void HealthChecker::Loop() {
-  auto next = std::chrono::steady_clock::now();
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      if (cv_.wait_until(lock, next, [this] { return stopping_; })) return;
-    }
-    const auto start = std::chrono::steady_clock::now();
-    next = start + config_.probe_interval;
-    const std::vector<ProbeResult> results = RunRound();
-    // A linearizable read that worked proves its member reached a quorum after `start`: writes
-    // waiting on it are slow, not lost (WriteProgress).
-    const std::shared_ptr<const MemberSet> set = pool_->Members();
-    for (size_t i = 0; i < results.size() && i < set->members.size(); ++i) {
-      if (results[i].ReadProvesQuorum()) {
-        set->members[i]->writes().Confirmed(start);
-      }
-    }
-    // A round that overran its interval is followed at once by the next one.
-    Judge(results, std::chrono::steady_clock::now());
-  }
-}
-
-std::vector<ProbeResult> HealthChecker::RunRound() {
-  auto round = std::make_shared<RoundState>();
+void HealthChecker::StartRound() {
+  auto round = std::make_shared<Round>();
+  round->start = jobs_.Now();
   const size_t n = prober_->size();
   round->results.resize(n);
   round->pending = n;
+  // Probe deadlines end every probe; the margin only guards against a lost answer.
+  jobs_.At(round->start + config_.probe_timeout + std::chrono::seconds(2),
+           [this, round] { FinishRound(round); });
+  const JobGroup::Handle& jobs = jobs_.handle();
   for (size_t i = 0; i < n; ++i) {
-    prober_->Probe(i, [round, i](ProbeResult r) {
+    prober_->Probe(i, [round, i, jobs, this](ProbeResult r) {
       std::lock_guard lock(round->mu);
       round->results[i] = std::move(r);
-      if (--round->pending == 0) round->cv.notify_all();
+      if (--round->pending == 0) jobs.Post([this, round] { FinishRound(round); });
     });
   }
-  std::unique_lock lock(round->mu);
-  // gRPC deadlines end every probe; the margin only guards against a lost callback.
-  const auto limit = config_.probe_timeout + std::chrono::seconds(2);
-  if (!round->cv.wait_for(lock, limit, [&] { return round->pending == 0; })) {
-    spdlog::error("health: a probe round did not complete within {} ms", limit.count());
-    for (auto& r : round->results) {
-      if (r.member_id == 0 && r.status == ProbeResult::Status::kOk) {
-        r.status = ProbeResult::Status::kTimeout;
+  if (n == 0) FinishRound(round);
+}
+
+void HealthChecker::FinishRound(const std::shared_ptr<Round>& round) {
+  std::vector<ProbeResult> results;
+  {
+    std::lock_guard lock(round->mu);
+    if (round->finished) return;
+    round->finished = true;
+    if (round->pending > 0) {
+      spdlog::error("health: a probe round did not complete within {} ms",
+                    (config_.probe_timeout + std::chrono::seconds(2)).count());
+      for (auto& r : round->results) {
+        if (r.member_id == 0 && r.status == ProbeResult::Status::kOk) {
+          r.status = ProbeResult::Status::kTimeout;
+        }
       }
     }
+    results = round->results;
   }
-  return round->results;
+  // A linearizable read that worked proves its member reached a quorum after the round's
+  // start: writes waiting on it are slow, not lost (WriteProgress).
+  const std::shared_ptr<const MemberSet> set = pool_->Members();
+  for (size_t i = 0; i < results.size() && i < set->members.size(); ++i) {
+    if (results[i].ReadProvesQuorum()) {
+      set->members[i]->writes().Confirmed(round->start);
+    }
+  }
+  const MemberHealth::TimePoint now = jobs_.Now();
+  Judge(results, now);
+  // A round that overran its interval is followed at once by the next one.
+  jobs_.At(std::max(round->start + config_.probe_interval, now), [this] { StartRound(); });
 }
 
 void HealthChecker::Judge(const std::vector<ProbeResult>& results, MemberHealth::TimePoint now) {
@@ -274,7 +275,7 @@ bool HealthChecker::SetDrained(const std::string& name, bool drained) {
     if (health_[i].drained() == drained) return true;
     const HealthState before = health_[i].state();
     health_[i].SetDrained(drained);
-    RecordLocked(i, before, std::chrono::steady_clock::now());
+    RecordLocked(i, before, jobs_.Now());
     status = StatusLocked();
     published = std::exchange(published_, status);
     stalled = published_stalled_ || hold_writes_;
@@ -331,7 +332,7 @@ std::vector<HealthChecker::Event> HealthChecker::Events() const {
 
 double HealthChecker::SecondsSinceLastRound() const {
   std::lock_guard lock(mu_);
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - last_round_).count();
+  return std::chrono::duration<double>(jobs_.Now() - last_round_).count();
 }
 
 HealthChecker::View HealthChecker::Snapshot() const {

@@ -1,17 +1,19 @@
-// Runs probe rounds on a thread of its own: every probe-interval, probe all members (through a
-// MemberProber), judge the round (EvaluateRound), feed each member's state machine
-// (MemberHealth) and, when a member's usability changes, publish a new snapshot to the
-// UpstreamPool. Every state change is one log line with the probe data behind it.
+// Runs probe rounds as jobs on a Scheduler: every probe-interval, probe all members (through a
+// MemberProber, whose answers come back on any thread), then, on the scheduler's thread, judge
+// the round (EvaluateRound), feed each member's state machine (MemberHealth) and, when a
+// member's usability changes, publish a new snapshot to the UpstreamPool. Every state change is
+// one log line with the probe data behind it. Tests drive it round by round with a fake
+// scheduler and prober (tests/unit/health/health_checker_test.cc).
 #pragma once
 
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "proxy/config/proxy_config.h"
+#include "proxy/core/job_group.h"
 #include "proxy/health/lag_clock.h"
 #include "proxy/health/member_health.h"
 #include "proxy/health/member_prober.h"
@@ -27,18 +29,20 @@ class HealthChecker {
  public:
   // `metrics` may be null.
   HealthChecker(const Config& config, UpstreamPool* pool, MemberProber* prober,
-                ProxyMetrics* metrics = nullptr);
+                std::shared_ptr<Scheduler> scheduler, ProxyMetrics* metrics = nullptr);
   ~HealthChecker();
 
-  // Called (on the probe thread, or the admin thread for a drain) when a member stops taking
+  // Called (on the scheduler's thread, or the admin thread for a drain) when a member stops taking
   // calls, with its reason: its streams must move. Set before Start().
   using OnUnusable = std::function<void(Member& member, UnhealthyReason reason)>;
   void SetOnUnusable(OnUnusable f) { on_unusable_ = std::move(f); }
-  // Called (on the probe thread) when the quorum becomes stalled: reads waiting on a leader
+  // Called (on the scheduler's thread) when the quorum becomes stalled: reads waiting on a leader
   // that cannot reach its quorum would hang, so they must wait for the stall to pass instead.
   // Set before Start().
   void SetOnStalled(std::function<void()> f) { on_stalled_ = std::move(f); }
 
+  // Starts the first round now. Stop() ends the rounds for good: a round in flight is dropped
+  // (its probes' late answers find nothing to report to).
   void Start();
   void Stop();
   // True once a first round has been judged (false after `timeout`).
@@ -94,8 +98,10 @@ class HealthChecker {
   static HealthPolicy PolicyFrom(const Config& config);
 
  private:
-  void Loop();
-  std::vector<ProbeResult> RunRound();
+  struct Round;
+  void StartRound();
+  // On the scheduler's thread, when the last probe answered or the round's time is up.
+  void FinishRound(const std::shared_ptr<Round>& round);
   void Judge(const std::vector<ProbeResult>& results, MemberHealth::TimePoint now);
   // Requires mu_. Records a change: event, metrics.
   void RecordLocked(size_t index, HealthState from, MemberHealth::TimePoint now);
@@ -126,7 +132,7 @@ class HealthChecker {
   bool published_stalled_ = false;       // guarded by mu_
   bool hold_writes_ = false;             // guarded by mu_: HoldWrites
   StallTracker stall_;                   // guarded by mu_
-  LagClock lag_clock_;                   // the probe loop's alone
+  LagClock lag_clock_;                   // the scheduler thread's alone
   int spared_ = -1;                      // guarded by mu_: the member SpareLeastLate kept
   OnUnusable on_unusable_;
   std::function<void()> on_stalled_;
@@ -135,7 +141,7 @@ class HealthChecker {
   std::vector<Event> events_;           // guarded by mu_; a ring of kMaxEvents
   size_t next_event_ = 0;               // guarded by mu_
   MemberHealth::TimePoint last_round_;  // guarded by mu_
-  std::thread thread_;
+  JobGroup jobs_;                       // last: closed before what its jobs use goes
 };
 
 }  // namespace ehp

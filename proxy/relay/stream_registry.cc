@@ -6,15 +6,8 @@ namespace ehp {
 // (under mu_) before it is deleted. Abort() and Move() must therefore never call back into the
 // registry.
 
-StreamRegistry::~StreamRegistry() {
-  {
-    std::lock_guard lock(mu_);
-    closing_ = true;
-    pending_.clear();
-  }
-  wake_.notify_all();
-  if (closer_.joinable()) closer_.join();
-}
+StreamRegistry::StreamRegistry(std::shared_ptr<Scheduler> scheduler, size_t max_streams)
+    : max_streams_(max_streams), jobs_(std::move(scheduler)) {}
 
 uint64_t StreamRegistry::Add(AbortableStream* stream) {
   std::lock_guard lock(mu_);
@@ -42,11 +35,11 @@ void StreamRegistry::SetMember(uint64_t id, const std::string& member) {
 }
 
 void StreamRegistry::CloseAll(const grpc::Status& status) {
+  // Before taking mu_: Close waits for a spread close in progress, which takes mu_.
+  jobs_.Close();
   std::lock_guard lock(mu_);
   closing_ = true;
-  pending_.clear();
   for (const auto& [id, e] : streams_) e.stream->Abort(status);
-  wake_.notify_all();
 }
 
 size_t StreamRegistry::CloseMember(const std::string& member, const grpc::Status& status,
@@ -62,34 +55,20 @@ size_t StreamRegistry::CloseMember(const std::string& member, const grpc::Status
   }
   // The k-th of n streams ends at window * k / n: the first at once, the last just before the
   // window ends.
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = jobs_.Now();
   size_t k = 0;
   for (const auto& [id, e] : streams_) {
     if (e.member != member) continue;
-    pending_.emplace(start + window * k++ / n, Pending{id, member, status});
+    jobs_.At(start + window * k++ / n,
+             [this, id, member, status] { CloseOne(id, member, status); });
   }
-  if (!closer_.joinable()) closer_ = std::thread([this] { CloseLoop(); });
-  wake_.notify_all();
   return n;
 }
 
-void StreamRegistry::CloseLoop() {
-  std::unique_lock lock(mu_);
-  while (!closing_) {
-    if (pending_.empty()) {
-      wake_.wait(lock);
-      continue;
-    }
-    const auto next = pending_.begin()->first;
-    if (std::chrono::steady_clock::now() < next) {
-      wake_.wait_until(lock, next);
-      continue;
-    }
-    const Pending p = pending_.begin()->second;
-    pending_.erase(pending_.begin());
-    if (auto it = streams_.find(p.id); it != streams_.end() && it->second.member == p.member) {
-      it->second.stream->MoveOrAbort(p.status);
-    }
+void StreamRegistry::CloseOne(uint64_t id, const std::string& member, const grpc::Status& status) {
+  std::lock_guard lock(mu_);
+  if (auto it = streams_.find(id); it != streams_.end() && it->second.member == member) {
+    it->second.stream->MoveOrAbort(status);
   }
 }
 

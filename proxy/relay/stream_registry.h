@@ -10,9 +10,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
+
+#include "proxy/core/job_group.h"
 
 namespace ehp {
 
@@ -35,9 +37,9 @@ class AbortableStream {
 
 class StreamRegistry {
  public:
-  // At most `max_streams` streams are registered at once (--max-streams).
-  explicit StreamRegistry(size_t max_streams = SIZE_MAX) : max_streams_(max_streams) {}
-  ~StreamRegistry();
+  // At most `max_streams` streams are registered at once (--max-streams). A spread close runs
+  // as jobs on `scheduler`.
+  explicit StreamRegistry(std::shared_ptr<Scheduler> scheduler, size_t max_streams = SIZE_MAX);
 
   static constexpr uint64_t kClosing = 0;
   static constexpr uint64_t kFull = UINT64_MAX;
@@ -67,23 +69,16 @@ class StreamRegistry {
     AbortableStream* stream;
     std::string member;
   };
-  struct Pending {
-    uint64_t id;
-    std::string member;
-    grpc::Status status;
-  };
-  void CloseLoop();
+  // A job of a spread close: moves or aborts stream `id` if it is still on `member`.
+  void CloseOne(uint64_t id, const std::string& member, const grpc::Status& status);
 
   const size_t max_streams_;
   mutable std::mutex mu_;
-  std::condition_variable wake_;
   std::condition_variable emptied_;
   std::map<uint64_t, Entry> streams_;  // guarded by mu_; in the order they opened
   uint64_t next_id_ = 1;               // guarded by mu_
   bool closing_ = false;               // guarded by mu_
-  // Streams to end, by when.
-  std::multimap<std::chrono::steady_clock::time_point, Pending> pending_;  // guarded by mu_
-  std::thread closer_;  // started with the first spread close
+  JobGroup jobs_;                      // the spread closes; last: closed before what they use
 };
 
 }  // namespace ehp

@@ -18,19 +18,20 @@ CertificateFiles AdminTlsFiles(const Config& c) {
 
 }  // namespace
 
-Backends::Backends(const Config& c, ProxyMetrics* metrics)
+Backends::Backends(const Config& c, ProxyMetrics* metrics, std::shared_ptr<Scheduler> scheduler)
     : config(c),
       upstream(std::make_shared<UpstreamPool>(config)),
       prober(config),
-      health(config, upstream.get(), &prober, metrics) {}
+      health(config, upstream.get(), &prober, std::move(scheduler), metrics) {}
 
 Backends::~Backends() { health.Stop(); }
 
 ProxyServer::ProxyServer(const Config& config)
     : config_(config),
-      backends_(std::make_shared<Backends>(config_, &metrics_)),
+      scheduler_(std::make_shared<ThreadScheduler>()),
+      backends_(std::make_shared<Backends>(config_, &metrics_, scheduler_)),
       pools_(backends_->upstream),
-      streams_(static_cast<size_t>(config.max_streams)),
+      streams_(scheduler_, static_cast<size_t>(config.max_streams)),
       holder_(config.max_held_calls, config.max_held_bytes),
       admin_(config_.metrics_addr, &admin_backend_,
              AdminServer::Limits{.read_timeout = config_.admin_read_timeout,
@@ -40,7 +41,7 @@ ProxyServer::ProxyServer(const Config& config)
              AdminServer::Tls{.files = AdminTlsFiles(config_),
                               .require_client_cert = config_.metrics_client_cert_auth},
              [this] { metrics_.admin_evictions.Inc({}); }),
-      certificates_(config_.cert_reload_interval, &metrics_.certificate_reloads) {
+      certificates_(config_.cert_reload_interval, &metrics_.certificate_reloads, scheduler_) {
   MoveCallsOnEviction(*backends_);
   if (!config_.cert_file.empty()) {
     CertificateFiles files{config_.cert_file, config_.key_file, config_.trusted_ca_file};
@@ -137,7 +138,7 @@ std::vector<std::string> ProxyServer::Reload(const Config& next) {
     if (setting->show(next) != setting->show(config_)) restart.push_back(name);
   }
 
-  auto fresh = std::make_shared<Backends>(next, &metrics_);
+  auto fresh = std::make_shared<Backends>(next, &metrics_, scheduler_);
   MoveCallsOnEviction(*fresh);
   const auto old = backends();
   // Drained members stay drained across a reload.

@@ -10,6 +10,7 @@
 
 #include "proxy/admin/admin_server.h"
 #include "proxy/config/proxy_config.h"
+#include "proxy/core/thread_scheduler.h"
 #include "proxy/datapath/data_path.h"
 #include "proxy/health/grpc_member_prober.h"
 #include "proxy/health/health_checker.h"
@@ -26,7 +27,7 @@ namespace ehp {
 // Everything that depends on the member list and the probe settings; replaced as a whole when
 // a reload changes them. Calls in flight keep the pool (and so their members) they started with.
 struct Backends {
-  Backends(const Config& config, ProxyMetrics* metrics);
+  Backends(const Config& config, ProxyMetrics* metrics, std::shared_ptr<Scheduler> scheduler);
   ~Backends();
 
   const Config config;
@@ -79,6 +80,8 @@ class ProxyServer {
   // True while the health loop and the admin thread still turn (what /livez checks); *why
   // names the first that does not.
   bool Alive(std::string* why);
+  // The timer thread the periodic jobs run on (the service notifier's too).
+  const std::shared_ptr<Scheduler>& scheduler() const { return scheduler_; }
   // The one-line summary for the service manager ("3/3 members healthy, leader m2").
   std::string StatusLine() const;
 
@@ -94,6 +97,9 @@ class ProxyServer {
 
   const Config config_;
   ProxyMetrics metrics_;
+  // The timer thread every periodic job runs on (probe rounds, certificate checks); first, so
+  // it outlives their owners.
+  std::shared_ptr<Scheduler> scheduler_;
   mutable std::mutex backends_mu_;
   std::shared_ptr<Backends> backends_;  // guarded by backends_mu_
   SnapshotCell<UpstreamPool> pools_;    // the current backends' pool, for the per-call path

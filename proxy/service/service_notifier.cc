@@ -30,22 +30,15 @@ uint64_t MonotonicMicros() {
 
 }  // namespace
 
-ServiceNotifier::ServiceNotifier(StatusFn status, AliveFn alive)
+ServiceNotifier::ServiceNotifier(StatusFn status, AliveFn alive,
+                                 std::shared_ptr<Scheduler> scheduler)
     : status_(std::move(status)),
       alive_(std::move(alive)),
       connected_(std::getenv("NOTIFY_SOCKET") != nullptr),
-      watchdog_(WatchdogInterval()) {}
+      watchdog_(WatchdogInterval()),
+      jobs_(std::move(scheduler)) {}
 
-ServiceNotifier::~ServiceNotifier() { StopThread(); }
-
-void ServiceNotifier::StopThread() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+ServiceNotifier::~ServiceNotifier() { jobs_.Close(); }
 
 void ServiceNotifier::Send(const std::string& message) {
   if (!connected_) return;
@@ -60,7 +53,11 @@ void ServiceNotifier::Ready() {
     spdlog::info("systemd watchdog every {} ms; pinged while the proxy's loops are alive",
                  watchdog_.count() / 1000);
   }
-  if (connected_ && !thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+  if (connected_ && !started_) {
+    started_ = true;
+    next_ping_ = jobs_.Now();
+    jobs_.Post([this] { Tick(); });
+  }
 }
 
 void ServiceNotifier::Reloading() {
@@ -72,44 +69,37 @@ void ServiceNotifier::Reloading() {
 void ServiceNotifier::Reloaded() { Send("READY=1\nSTATUS=" + status_()); }
 
 void ServiceNotifier::Stopping() {
-  // The pinging thread first: a ping sent after STOPPING=1 (seen once in a test) would tell
-  // systemd a stopping service is still running normally.
-  StopThread();
+  // The pings first: one sent after STOPPING=1 (seen once in a test) would tell systemd a
+  // stopping service is still running normally.
+  jobs_.Close();
   Send("STOPPING=1\nSTATUS=stopping: draining streams and calls");
 }
 
-void ServiceNotifier::Loop() {
-  using Clock = std::chrono::steady_clock;
+void ServiceNotifier::Tick() {
+  using Clock = Scheduler::Clock;
   // systemd's advice: ping at half the interval, so one late wake-up does not cost a restart.
   const auto ping_every = watchdog_ / 2;
   const auto period = watchdog_.count() > 0
                           ? std::min<Clock::duration>(kStatusPeriod, ping_every / 2)
                           : Clock::duration(kStatusPeriod);
-  auto next_ping = Clock::now();
-  bool was_alive = true;
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    lock.unlock();
-    std::string status = status_();
-    if (status != last_status_) {
-      last_status_ = status;
-      Send("STATUS=" + status);
-    }
-    if (watchdog_.count() > 0 && Clock::now() >= next_ping) {
-      std::string why;
-      const bool alive = alive_(&why);
-      if (alive) {
-        Send("WATCHDOG=1");
-        next_ping = Clock::now() + ping_every;
-        if (!was_alive) spdlog::warn("watchdog: the proxy's loops are alive again; pinging");
-      } else if (was_alive) {
-        spdlog::error("watchdog: not pinging systemd, {}; it will restart the proxy", why);
-      }
-      was_alive = alive;
-    }
-    lock.lock();
-    cv_.wait_for(lock, period, [this] { return stopping_; });
+  std::string status = status_();
+  if (status != last_status_) {
+    last_status_ = status;
+    Send("STATUS=" + status);
   }
+  if (watchdog_.count() > 0 && jobs_.Now() >= next_ping_) {
+    std::string why;
+    const bool alive = alive_(&why);
+    if (alive) {
+      Send("WATCHDOG=1");
+      next_ping_ = jobs_.Now() + ping_every;
+      if (!was_alive_) spdlog::warn("watchdog: the proxy's loops are alive again; pinging");
+    } else if (was_alive_) {
+      spdlog::error("watchdog: not pinging systemd, {}; it will restart the proxy", why);
+    }
+    was_alive_ = alive;
+  }
+  jobs_.After(period, [this] { Tick(); });
 }
 
 }  // namespace ehp

@@ -5,29 +5,30 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
+
+#include "proxy/core/job_group.h"
 
 namespace ehp {
 
 class ServiceNotifier {
  public:
   // `status` gives the current summary line; `alive` says whether the loops still turn (with
-  // the reason when not). Both are called on the notifier's thread.
+  // the reason when not). Both are called on `scheduler`'s thread: the timer thread the probe
+  // rounds run on, so a stuck timer thread stops the pings too.
   using StatusFn = std::function<std::string()>;
   using AliveFn = std::function<bool(std::string* why)>;
-  ServiceNotifier(StatusFn status, AliveFn alive);
+  ServiceNotifier(StatusFn status, AliveFn alive, std::shared_ptr<Scheduler> scheduler);
   ~ServiceNotifier();
 
-  // Starts the thread that sends status changes and watchdog pings, and sends READY=1.
+  // Sends READY=1, then status changes and watchdog pings from jobs on the scheduler.
   void Ready();
   void Reloading();
   // After a reload: READY=1 with the current status.
   void Reloaded();
-  // Sends STOPPING=1 and stops the thread.
+  // Ends the pings, then sends STOPPING=1.
   void Stopping();
 
   // The watchdog interval systemd asked for (WATCHDOG_USEC); zero when none.
@@ -35,19 +36,19 @@ class ServiceNotifier {
   bool connected() const { return connected_; }
 
  private:
-  void Loop();
-  void StopThread();
+  // One look: the status line if it changed, a watchdog ping when due; then the next look.
+  void Tick();
   void Send(const std::string& message);
 
   const StatusFn status_;
   const AliveFn alive_;
   const bool connected_;                      // NOTIFY_SOCKET is set
   const std::chrono::microseconds watchdog_;  // zero: no watchdog
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;    // guarded by mu_
-  std::string last_status_;  // notifier thread only
-  std::thread thread_;
+  bool started_ = false;                      // Ready() ran; the caller's thread only
+  std::string last_status_;                   // set by Ready(), then the jobs' alone
+  Scheduler::TimePoint next_ping_;            // the jobs' alone
+  bool was_alive_ = true;                     // the jobs' alone
+  JobGroup jobs_;                             // last: closed before what its jobs use goes
 };
 
 }  // namespace ehp

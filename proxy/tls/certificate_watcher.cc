@@ -4,8 +4,9 @@
 
 namespace ehp {
 
-CertificateWatcher::CertificateWatcher(std::chrono::milliseconds interval, CounterFamily* reloads)
-    : interval_(interval), reloads_(reloads) {}
+CertificateWatcher::CertificateWatcher(std::chrono::milliseconds interval, CounterFamily* reloads,
+                                       std::shared_ptr<Scheduler> scheduler)
+    : interval_(interval), reloads_(reloads), jobs_(std::move(scheduler)) {}
 
 CertificateWatcher::~CertificateWatcher() { Stop(); }
 
@@ -22,24 +23,15 @@ void CertificateWatcher::Watch(const std::string& listener, CertificateFiles fil
 }
 
 void CertificateWatcher::Start() {
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
-      lock.unlock();
-      PollOnce();
-      lock.lock();
-    }
-  });
+  jobs_.After(interval_, [this] { Tick(); });
 }
 
-void CertificateWatcher::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+void CertificateWatcher::Tick() {
+  PollOnce();
+  jobs_.After(interval_, [this] { Tick(); });
 }
+
+void CertificateWatcher::Stop() { jobs_.Close(); }
 
 void CertificateWatcher::PollOnce() {
   std::vector<Entry> changed;

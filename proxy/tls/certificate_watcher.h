@@ -6,13 +6,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "proxy/core/job_group.h"
 #include "proxy/metrics/metric_families.h"
 #include "proxy/tls/certificate_files.h"
 
@@ -23,7 +23,9 @@ class CertificateWatcher {
   // Puts new, already checked files into use; false with *error when that failed.
   using Apply = std::function<bool(std::string* error)>;
 
-  CertificateWatcher(std::chrono::milliseconds interval, CounterFamily* reloads);
+  // Looks every `interval`, as a job on `scheduler`.
+  CertificateWatcher(std::chrono::milliseconds interval, CounterFamily* reloads,
+                     std::shared_ptr<Scheduler> scheduler);
   ~CertificateWatcher();
 
   // Watches one set of files, named by `listener` ("client", "upstream", "admin"); replaces an
@@ -31,9 +33,10 @@ class CertificateWatcher {
   void Watch(const std::string& listener, CertificateFiles files, Apply apply = nullptr);
 
   void Start();
+  // For good: no look starts after it, and one in progress has finished.
   void Stop();
 
-  // One look at every watched set (the thread calls this each interval; tests call it directly).
+  // One look at every watched set (a job each interval; tests call it directly).
   void PollOnce();
 
  private:
@@ -46,11 +49,11 @@ class CertificateWatcher {
 
   const std::chrono::milliseconds interval_;
   CounterFamily* const reloads_;
+  void Tick();
+
   std::mutex mu_;
-  std::condition_variable wake_;
   std::vector<Entry> entries_;  // guarded by mu_
-  bool stopping_ = false;       // guarded by mu_
-  std::thread thread_;
+  JobGroup jobs_;               // last: closed before what its jobs use goes
 };
 
 }  // namespace ehp

@@ -1,5 +1,6 @@
 // ServiceNotifier against a real datagram socket: the messages systemd would get, and the
-// watchdog that stops pinging while a loop is stuck and resumes when it turns again.
+// watchdog that stops pinging while a loop is stuck and resumes when it turns again. Its jobs
+// run on a fake clock: each test says how much time passes and counts what was sent in it.
 #include "proxy/service/service_notifier.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 
 #include <atomic>
 
+#include "tests/fakes/fake_scheduler.h"
 #include "tests/support/notify_socket.h"
 #include "tests/support/process.h"
 
@@ -46,15 +48,19 @@ class ServiceNotifierTest : public ::testing::Test {
     return n;
   }
 
+  // What was sent so far (datagrams on a local socket arrive before send returns).
+  std::vector<std::string> Sent() { return Drain(milliseconds(100)); }
+
   std::string dir_;
   std::unique_ptr<NotifySocket> socket_;
+  std::shared_ptr<FakeScheduler> scheduler_ = std::make_shared<FakeScheduler>();
 };
 
 // Scenario: ready with status; a status change is sent once; reload and stop are announced.
 TEST_F(ServiceNotifierTest, LifecycleMessages) {
   std::atomic<int> healthy{3};
   ServiceNotifier notifier([&] { return std::to_string(healthy.load()) + "/3 members healthy"; },
-                           [](std::string*) { return true; });
+                           [](std::string*) { return true; }, scheduler_);
   EXPECT_TRUE(notifier.connected());
   EXPECT_EQ(notifier.watchdog_interval().count(), 200000);
   notifier.Ready();
@@ -63,13 +69,14 @@ TEST_F(ServiceNotifierTest, LifecycleMessages) {
   EXPECT_EQ(*first, "READY=1\nSTATUS=3/3 members healthy");
 
   healthy = 2;
-  bool found = false;
-  socket_->ReceiveUntil("STATUS=2/3 members healthy", milliseconds(2000), &found);
-  EXPECT_TRUE(found);
+  scheduler_->Advance(milliseconds(50));
+  EXPECT_EQ(Count(Sent(), "STATUS=2/3 members healthy"), 1);
   // Sent on change only.
-  EXPECT_EQ(Count(Drain(milliseconds(600)), "STATUS="), 0);
+  scheduler_->Advance(milliseconds(1000));
+  EXPECT_EQ(Count(Sent(), "STATUS="), 0);
 
   notifier.Reloading();
+  bool found = false;
   auto messages = socket_->ReceiveUntil("RELOADING=1", milliseconds(1000), &found);
   ASSERT_TRUE(found);
   EXPECT_NE(messages.back().find("MONOTONIC_USEC="), std::string::npos) << messages.back();
@@ -80,8 +87,10 @@ TEST_F(ServiceNotifierTest, LifecycleMessages) {
   notifier.Stopping();
   socket_->ReceiveUntil("STOPPING=1", milliseconds(1000), &found);
   EXPECT_TRUE(found);
-  // The thread is gone: no more pings.
-  EXPECT_EQ(Count(Drain(milliseconds(400)), "WATCHDOG=1"), 0);
+  // The pings are over.
+  EXPECT_EQ(scheduler_->pending(), 0u);
+  scheduler_->Advance(milliseconds(1000));
+  EXPECT_EQ(Count(Sent(), "WATCHDOG=1"), 0);
 }
 
 // Scenario: pings every half interval while alive; none while a loop is stuck; again after.
@@ -91,27 +100,32 @@ TEST_F(ServiceNotifierTest, WatchdogPingsOnlyWhileAlive) {
                            [&](std::string* why) {
                              *why = "health-loop stuck (test)";
                              return alive.load();
-                           });
+                           },
+                           scheduler_);
   notifier.Ready();
-  const int alive_pings = Count(Drain(milliseconds(1000)), "WATCHDOG=1");
-  EXPECT_GE(alive_pings, 4);  // one per 100 ms, fewer on a loaded machine
-  EXPECT_LE(alive_pings, 12);
+  Sent();
+  // One ping at once, then one every 100 ms (half of WATCHDOG_USEC).
+  scheduler_->Advance(milliseconds(1000));
+  EXPECT_EQ(Count(Sent(), "WATCHDOG=1"), 11);
 
   alive = false;
-  Drain(milliseconds(150));  // a ping may have been in flight
-  EXPECT_EQ(Count(Drain(milliseconds(1000)), "WATCHDOG=1"), 0);
+  scheduler_->Advance(milliseconds(1000));
+  EXPECT_EQ(Count(Sent(), "WATCHDOG=1"), 0);
 
   alive = true;
-  EXPECT_GE(Count(Drain(milliseconds(1000)), "WATCHDOG=1"), 4);
+  scheduler_->Advance(milliseconds(1000));
+  EXPECT_EQ(Count(Sent(), "WATCHDOG=1"), 10);
   notifier.Stopping();
 }
 
-// Scenario: without NOTIFY_SOCKET nothing is sent and nothing fails.
+// Scenario: without NOTIFY_SOCKET nothing is sent, nothing is scheduled and nothing fails.
 TEST_F(ServiceNotifierTest, SilentWithoutNotifySocket) {
   unsetenv("NOTIFY_SOCKET");
-  ServiceNotifier notifier([] { return std::string("ok"); }, [](std::string*) { return true; });
+  ServiceNotifier notifier([] { return std::string("ok"); }, [](std::string*) { return true; },
+                           scheduler_);
   EXPECT_FALSE(notifier.connected());
   notifier.Ready();
+  EXPECT_EQ(scheduler_->pending(), 0u);
   notifier.Reloading();
   notifier.Reloaded();
   notifier.Stopping();

@@ -1,4 +1,4 @@
-// Closing a member's streams: all of them, only them, spread over the window.
+// Closing a member's streams: all of them, only them, spread over the window (on a fake clock).
 #include "proxy/relay/stream_registry.h"
 
 #include <gtest/gtest.h>
@@ -6,16 +6,21 @@
 #include <atomic>
 #include <thread>
 
+#include "tests/fakes/fake_scheduler.h"
+
 namespace ehp {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::FakeScheduler;
 
 class FakeStream : public AbortableStream {
  public:
   explicit FakeStream(std::string member) : member_(std::move(member)) {}
+  explicit FakeStream(std::string member, const FakeScheduler* clock)
+      : member_(std::move(member)), clock_(clock) {}
   void Abort(const grpc::Status& status) override {
-    aborted_at_ = std::chrono::steady_clock::now();
+    if (clock_ != nullptr) aborted_at_ = clock_->Now();
     message_ = status.error_message();
     aborts_++;
   }
@@ -32,17 +37,19 @@ class FakeStream : public AbortableStream {
 
  private:
   const std::string member_;
+  const FakeScheduler* const clock_ = nullptr;
   std::atomic<int> aborts_{0};
   std::atomic<int> moves_{0};
 };
 
-bool WaitFor(const std::function<bool()>& done) {
-  for (int i = 0; i < 300 && !done(); ++i) std::this_thread::sleep_for(milliseconds(10));
-  return done();
-}
+// Every test's registry runs its spread closes on a fake clock.
+class StreamRegistryTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<FakeScheduler> clock_ = std::make_shared<FakeScheduler>();
+  StreamRegistry r{clock_};
+};
 
-TEST(StreamRegistryTest, CloseMemberAtOnce) {
-  StreamRegistry r;
+TEST_F(StreamRegistryTest, CloseMemberAtOnce) {
   FakeStream a("m1"), b("m2"), c("m1");
   r.Add(&a);
   const uint64_t id_b = r.Add(&b);
@@ -57,36 +64,57 @@ TEST(StreamRegistryTest, CloseMemberAtOnce) {
   EXPECT_EQ(r.size(), 2u);
 }
 
-TEST(StreamRegistryTest, CloseMemberSpreadsOverTheWindow) {
-  StreamRegistry r;
+TEST_F(StreamRegistryTest, CloseMemberSpreadsOverTheWindow) {
   std::vector<std::unique_ptr<FakeStream>> streams;
   std::vector<uint64_t> ids;
   for (int i = 0; i < 4; ++i) {
-    streams.push_back(std::make_unique<FakeStream>("m1"));
+    streams.push_back(std::make_unique<FakeStream>("m1", clock_.get()));
     ids.push_back(r.Add(streams.back().get()));
   }
   FakeStream other("m2");
   r.Add(&other);
-  // One stream ends on its own before its turn: it must not be touched after Remove.
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = clock_->Now();
   EXPECT_EQ(
       r.CloseMember("m1", grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"), milliseconds(400)), 4u);
-  int done_at_once = 0;
-  for (const auto& s : streams) done_at_once += s->aborts();
-  EXPECT_LT(done_at_once, 4);  // the last is due 300 ms from now
-  r.Remove(ids[3]);
-  ASSERT_TRUE(WaitFor([&] { return streams[2]->aborts() == 1; }));
-  std::this_thread::sleep_for(milliseconds(250));
+  // The k-th of 4 goes at 400 ms * k / 4: the first at once, the last at 300 ms.
+  clock_->RunDue();
   EXPECT_EQ(streams[0]->aborts(), 1);
+  EXPECT_EQ(streams[1]->aborts(), 0);
+  // One stream ends on its own before its turn: it must not be touched after Remove.
+  r.Remove(ids[3]);
+  clock_->Advance(milliseconds(199));
   EXPECT_EQ(streams[1]->aborts(), 1);
+  EXPECT_EQ(streams[2]->aborts(), 0);
+  clock_->Advance(milliseconds(1));
+  EXPECT_EQ(streams[2]->aborts(), 1);
+  clock_->Advance(milliseconds(1000));
   EXPECT_EQ(streams[3]->aborts(), 0);
   EXPECT_EQ(other.aborts(), 0);
-  // Spread: the third went no sooner than 2/4 of the window.
-  EXPECT_GE(streams[2]->aborted_at_ - start, milliseconds(200));
+  EXPECT_EQ(streams[1]->aborted_at_ - start, milliseconds(100));
+  EXPECT_EQ(streams[2]->aborted_at_ - start, milliseconds(200));
 }
 
-TEST(StreamRegistryTest, ClosingRefusesNewStreams) {
-  StreamRegistry r;
+// Shutdown during a spread close: every stream ends at once, and no turn comes after.
+TEST_F(StreamRegistryTest, CloseAllEndsASpreadCloseInProgress) {
+  FakeStream a("m1"), b("m1"), c("m1");
+  const uint64_t id_a = r.Add(&a);
+  r.Add(&b);
+  r.Add(&c);
+  r.CloseMember("m1", grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"), milliseconds(300));
+  clock_->RunDue();
+  EXPECT_EQ(a.aborts(), 1);
+  r.Remove(id_a);  // its relay ended
+  r.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "bye"));
+  EXPECT_EQ(b.aborts(), 1);
+  EXPECT_EQ(c.aborts(), 1);
+  EXPECT_EQ(clock_->pending(), 0u);
+  clock_->Advance(milliseconds(1000));
+  EXPECT_EQ(a.aborts(), 1);
+  EXPECT_EQ(b.aborts(), 1);
+  EXPECT_EQ(c.aborts(), 1);
+}
+
+TEST_F(StreamRegistryTest, ClosingRefusesNewStreams) {
   FakeStream a("m1");
   EXPECT_NE(r.Add(&a), 0u);
   r.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "bye"));
@@ -97,8 +125,8 @@ TEST(StreamRegistryTest, ClosingRefusesNewStreams) {
 
 // Scenario: at max_streams the next stream is refused (kFull), and a slot freed by Remove()
 // takes a new one.
-TEST(StreamRegistryTest, RefusesBeyondMaxStreams) {
-  StreamRegistry r(2);
+TEST_F(StreamRegistryTest, RefusesBeyondMaxStreams) {
+  StreamRegistry r(clock_, 2);
   FakeStream a("m1"), b("m2"), c("m1");
   const uint64_t ida = r.Add(&a);
   EXPECT_NE(ida, StreamRegistry::kClosing);
@@ -111,8 +139,7 @@ TEST(StreamRegistryTest, RefusesBeyondMaxStreams) {
   EXPECT_NE(idc, StreamRegistry::kClosing);
 }
 
-TEST(StreamRegistryTest, StreamsThatCanMoveAreMovedNotAborted) {
-  StreamRegistry r;
+TEST_F(StreamRegistryTest, StreamsThatCanMoveAreMovedNotAborted) {
   FakeStream watch("m1"), other("m1");
   watch.movable_ = true;
   r.Add(&watch);
@@ -124,23 +151,22 @@ TEST(StreamRegistryTest, StreamsThatCanMoveAreMovedNotAborted) {
   EXPECT_EQ(other.aborts(), 1);
 }
 
-TEST(StreamRegistryTest, AStreamOnAnotherMemberByItsTurnIsLeftAlone) {
-  StreamRegistry r;
+TEST_F(StreamRegistryTest, AStreamOnAnotherMemberByItsTurnIsLeftAlone) {
   FakeStream a("m1"), b("m1");
   r.Add(&a);
   const uint64_t id_b = r.Add(&b);
   r.CloseMember("m1", grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"), milliseconds(300));
   r.SetMember(id_b, "m2");  // it moved on its own before its turn
-  ASSERT_TRUE(WaitFor([&] { return a.aborts() == 1; }));
-  std::this_thread::sleep_for(milliseconds(400));
+  clock_->RunDue();
+  EXPECT_EQ(a.aborts(), 1);
+  clock_->Advance(milliseconds(400));
   EXPECT_EQ(b.aborts(), 0);
   EXPECT_EQ(b.moves(), 0);
   EXPECT_EQ(r.CountByMember().at("m2"), 1u);
 }
 
 // Shutdown waits for relays whose member call is still ending: they remove themselves last.
-TEST(StreamRegistryTest, WaitUntilEmptyWaitsForTheLastRemove) {
-  StreamRegistry r;
+TEST_F(StreamRegistryTest, WaitUntilEmptyWaitsForTheLastRemove) {
   FakeStream a("m1"), b("m2");
   const uint64_t id_a = r.Add(&a);
   const uint64_t id_b = r.Add(&b);
@@ -156,7 +182,7 @@ TEST(StreamRegistryTest, WaitUntilEmptyWaitsForTheLastRemove) {
   EXPECT_TRUE(r.WaitUntilEmpty(milliseconds(5000)));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(4000));
   later.join();
-  EXPECT_TRUE(StreamRegistry().WaitUntilEmpty(milliseconds(0)));
+  EXPECT_TRUE(StreamRegistry(clock_).WaitUntilEmpty(milliseconds(0)));
 }
 
 }  // namespace
