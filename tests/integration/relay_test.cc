@@ -25,7 +25,7 @@ using etcdserverpb::Watch;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::unique_ptr<grpc::ClientContext> Ctx(milliseconds timeout = seconds(10)) {
+std::unique_ptr<grpc::ClientContext> Ctx(milliseconds timeout = seconds(30)) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + timeout);
   return ctx;
