@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 
+#include "proxy/core/block_pool.h"
 #include "proxy/datapath/watch_filter.h"
 #include "proxy/h2/grpc_framing.h"
 #include "proxy/h2/stream.h"
@@ -36,6 +37,8 @@ class Worker;
 
 class StreamCall final : public StreamHandler, public AbortableStream {
  public:
+  EHP_POOLED_NEW
+
   // `headers`: the client's request headers; `method`: their :path.
   static void Start(Worker& worker, const RelayContext& relay, H2Stream& client, HeaderList headers,
                     std::string method, bool end_stream);

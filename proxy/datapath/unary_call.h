@@ -24,6 +24,7 @@
 
 #include <boost/container/small_vector.hpp>
 
+#include "proxy/core/block_pool.h"
 #include "proxy/core/intrusive_list.h"
 #include "proxy/datapath/pool_router.h"
 #include "proxy/h2/grpc_framing.h"
@@ -37,6 +38,8 @@ class Worker;
 
 class UnaryCall final : public StreamHandler {
  public:
+  EHP_POOLED_NEW
+
   // `headers`: the client's request headers; `method`: their :path, as the method table keeps it
   // (it outlives every call).
   static void Start(Worker& worker, const RelayContext& relay, H2Stream& client, HeaderList headers,

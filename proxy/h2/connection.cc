@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "proxy/core/block_pool.h"
+
 namespace ehp {
 namespace {
 
@@ -26,6 +28,16 @@ constexpr size_t kHeadersReserve = 16;
 constexpr size_t kResponseHeadersReserve = 4;
 // An empty output buffer keeps at most this much capacity.
 constexpr size_t kKeepCapacity = 16 * 1024;
+
+// nghttp2 allocates and frees its stream, frame and header state per stream: on the thread's
+// block pool, as our own per-call objects.
+void* PoolMalloc(size_t size, void*) { return block_pool::Allocate(size); }
+void PoolFree(void* block, void*) { block_pool::Free(block); }
+void* PoolCalloc(size_t count, size_t size, void*) {
+  return block_pool::AllocateZeroed(count, size);
+}
+void* PoolRealloc(void* block, size_t size, void*) { return block_pool::Reallocate(block, size); }
+nghttp2_mem pool_mem = {nullptr, PoolMalloc, PoolFree, PoolCalloc, PoolRealloc};
 
 }  // namespace
 
@@ -266,10 +278,10 @@ H2Connection::H2Connection(boost::asio::io_context& io, Role role, const Options
     nghttp2_option_set_no_closed_streams(opt, 1);
     nghttp2_option_set_stream_reset_rate_limit(opt, uint64_t{options.reset_burst} * 2,
                                                uint64_t{options.reset_rate} * 2);
-    nghttp2_session_server_new2(&session_, H2Callbacks::Get(), this, opt);
+    nghttp2_session_server_new3(&session_, H2Callbacks::Get(), this, opt, &pool_mem);
     reset_filter_ = std::make_unique<IdleResetFilter>(NGHTTP2_CLIENT_MAGIC_LEN);
   } else {
-    nghttp2_session_client_new2(&session_, H2Callbacks::Get(), this, opt);
+    nghttp2_session_client_new3(&session_, H2Callbacks::Get(), this, opt, &pool_mem);
   }
   nghttp2_option_del(opt);
 

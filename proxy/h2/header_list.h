@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/core/block_pool.h"
+
 namespace ehp {
 
 struct HeaderField {
@@ -15,7 +17,8 @@ struct HeaderField {
   std::string value;
 };
 
-using HeaderList = std::vector<HeaderField>;
+// Made and dropped per call: on the thread's block pool.
+using HeaderList = std::vector<HeaderField, block_pool::Allocator<HeaderField>>;
 
 // The value of the first field named `name`; empty when there is none.
 std::string_view FindHeader(const HeaderList& headers, std::string_view name);

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/core/block_pool.h"
 #include "proxy/h2/header_list.h"
 #include "proxy/h2/stream_handler.h"
 
@@ -16,6 +17,8 @@ class H2Connection;
 
 class H2Stream {
  public:
+  EHP_POOLED_NEW
+
   H2Stream(H2Connection* connection, int32_t id) : connection_(connection), id_(id) {}
   H2Stream(const H2Stream&) = delete;
   H2Stream& operator=(const H2Stream&) = delete;

@@ -9,7 +9,7 @@ import sys
 # Bottom first. A new folder goes into this list (and ARCHITECTURE.md) where it belongs.
 LAYERS = [
     # base
-    "core",      # lock-free snapshot cell, intrusive list, scheduler and timer thread
+    "core",      # lock-free snapshot cell, intrusive list, block pool, scheduler and timer thread
     "config",    # the settings table, parsing, validation
     "log",       # spdlog set-up
     "metrics",   # metric families and Prometheus text
