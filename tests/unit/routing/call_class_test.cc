@@ -84,6 +84,28 @@ TEST(CallClassTest, RangeLinearizableOrSerializable) {
   EXPECT_EQ(ClassifyRequest(kRange, "\xff\xff\xff").kind, CallKind::kWrite);
 }
 
+// The request is scanned for its serializable flag, not parsed: it must still refuse exactly
+// what parsing refuses, and read the flag as parsing does.
+TEST(CallClassTest, RangeScanAgreesWithTheParser) {
+  using namespace std::string_literals;
+  // The last value of a repeated field wins; another wire type for field 7 is an unknown field.
+  EXPECT_EQ(ClassifyRequest(kRange, "\x38\x01\x38\x00"s).kind, CallKind::kRead);
+  EXPECT_EQ(ClassifyRequest(kRange, "\x38\x00\x38\x02"s).kind, CallKind::kSerializableRead);
+  EXPECT_EQ(ClassifyRequest(kRange, "\x3a\x01\x01"s).kind, CallKind::kRead);
+  // Unknown fields of every wire type, a group included, are skipped.
+  EXPECT_EQ(
+      ClassifyRequest(kRange, "\xa0\x06\x05\xa9\x06\0\0\0\0\0\0\0\0\xa3\x06\xa4\x06\x38\x01"s).kind,
+      CallKind::kSerializableRead);
+  // Refused: a tag over 5 bytes (parsers read at most 5), field number 0, a stray group end,
+  // wire types 6 and 7, a length past the end, a truncated varint.
+  for (const std::string& bad : {"\xb8\x80\x80\x80\x80\x00\x01"s, "\x00\x01"s, "\x02\x00"s, "\x3c"s,
+                                 "\x3e\x01"s, "\x3f\x01"s, "\x0a\x05k"s, "\x38\xff"s}) {
+    EXPECT_EQ(ClassifyRequest(kRange, bad).kind, CallKind::kWrite) << testing::PrintToString(bad);
+    etcdserverpb::RangeRequest parsed;
+    EXPECT_FALSE(parsed.ParseFromString(bad)) << testing::PrintToString(bad);
+  }
+}
+
 TEST(CallClassTest, TxnReadOnlyOnlyWithoutWritesInAnyBranch) {
   // kube-apiserver's shapes: create if absent, update / delete if mod_revision matches.
   const std::string create = Txn([](auto& t) {
