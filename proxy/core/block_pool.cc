@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -46,11 +47,11 @@ struct FreeBlock {
   FreeBlock* next;
 };
 
+// The smallest class whose blocks hold `size` bytes: blocks of class c are kSmallest << c bytes
+// with their prefix.
 size_t ClassOf(size_t size) {
-  for (size_t c = 0; c < kClasses; ++c) {
-    if (size <= Capacity(c)) return c;
-  }
-  return kLarge;
+  const size_t c = std::bit_width((size + kPrefix - 1) / kSmallest);
+  return c < kClasses ? c : kLarge;
 }
 
 Prefix* PrefixOf(void* block) {

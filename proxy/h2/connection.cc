@@ -78,9 +78,8 @@ struct H2Callbacks {
       // Resets the stream (INTERNAL_ERROR); the connection and its other streams go on.
       return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
-    s->in_headers_.push_back(
-        HeaderField{std::string(reinterpret_cast<const char*>(name), namelen),
-                    std::string(reinterpret_cast<const char*>(value), valuelen)});
+    s->in_headers_.emplace_back(std::string_view(reinterpret_cast<const char*>(name), namelen),
+                                std::string_view(reinterpret_cast<const char*>(value), valuelen));
     return 0;
   }
 

@@ -12,9 +12,15 @@
 
 namespace ehp {
 
+// Most values fit std::string's inline buffer; the longer ones (:path, content-type,
+// user-agent) come from the thread's block pool.
+using HeaderString = std::basic_string<char, std::char_traits<char>, block_pool::Allocator<char>>;
+
 struct HeaderField {
-  std::string name;
-  std::string value;
+  HeaderField() = default;
+  HeaderField(std::string_view n, std::string_view v) : name(n), value(v) {}
+  HeaderString name;
+  HeaderString value;
 };
 
 // Made and dropped per call: on the thread's block pool.

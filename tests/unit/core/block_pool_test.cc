@@ -27,6 +27,19 @@ TEST(BlockPoolTest, AFreedBlockServesTheNextRequestOfItsClass) {
   block_pool::Free(c);
 }
 
+TEST(BlockPoolTest, ClassesEndWhereTheirBlocksAreFull) {
+  // Blocks hold 48, 112, 240, ... bytes (a power of two with their 16-byte prefix).
+  for (size_t size : {size_t{0}, size_t{48}, size_t{112}, size_t{240}, size_t{8176}}) {
+    void* a = block_pool::Allocate(size);
+    block_pool::Free(a);
+    EXPECT_EQ(block_pool::Allocate(size), a) << size;  // the same class: the block comes back
+    void* b = block_pool::Allocate(size + 1);          // the next class up
+    EXPECT_NE(b, a) << size;
+    block_pool::Free(b);
+    block_pool::Free(a);
+  }
+}
+
 TEST(BlockPoolTest, BlocksAreAlignedAsMallocs) {
   std::vector<void*> blocks;
   for (size_t size : {1, 16, 47, 48, 49, 200, 4000, 8000, 100000}) {
