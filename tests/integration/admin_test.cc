@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "tests/support/etcd_cluster.h"
+#include "tests/support/eventually.h"
 #include "tests/support/http_client.h"
 #include "tests/support/proxy_fixture.h"
 
@@ -41,12 +42,9 @@ class AdminTest : public ::testing::Test {
   int port() const { return proxy_->admin_port(); }
   std::string Metrics() { return Http(port(), "GET", "/metrics").body; }
   bool WaitForStatus(const std::string& fragment, seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (Http(port(), "GET", "/status").body.find(fragment) != std::string::npos) return true;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return false;
+    return Eventually(
+        [&] { return Http(port(), "GET", "/status").body.find(fragment) != std::string::npos; },
+        timeout, milliseconds(50));
   }
   grpc::Status Range() {
     auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy_, *certs_));

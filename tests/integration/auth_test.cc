@@ -15,6 +15,7 @@
 
 #include "proxy/health/auth_refusal.h"
 #include "tests/support/etcd_cluster.h"
+#include "tests/support/eventually.h"
 #include "tests/support/http_client.h"
 #include "tests/support/proxy_fixture.h"
 #include "tests/support/proxy_process.h"
@@ -109,12 +110,7 @@ class AuthTest : public ::testing::Test {
   }
   template <typename Pred>
   bool WaitFor(Pred pred, milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred(proxy_->health().Snapshot())) return true;
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    return pred(proxy_->health().Snapshot());
+    return Eventually([&] { return pred(proxy_->health().Snapshot()); }, timeout);
   }
   static bool AllHealthy(const HealthChecker::View& v) {
     for (const auto& m : v.members) {

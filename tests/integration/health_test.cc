@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/support/etcd_cluster.h"
+#include "tests/support/eventually.h"
 #include "tests/support/http_client.h"
 #include "tests/support/proxy_fixture.h"
 
@@ -41,12 +42,7 @@ class HealthTest : public ::testing::Test {
   // Waits until `pred(view)` holds; false after `timeout`.
   template <typename Pred>
   bool WaitFor(Pred pred, milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred(proxy_->health().Snapshot())) return true;
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return false;
+    return Eventually([&] { return pred(proxy_->health().Snapshot()); }, timeout);
   }
   static bool AllHealthy(const HealthChecker::View& v) {
     for (const auto& m : v.members) {

@@ -14,6 +14,7 @@
 
 #include "proxy/config/address.h"
 #include "tests/support/etcd_cluster.h"
+#include "tests/support/eventually.h"
 #include "tests/support/http_client.h"
 #include "tests/support/proxy_fixture.h"
 
@@ -54,11 +55,7 @@ class Writer {
   // Waits until `n` more writes have been acknowledged.
   bool WaitForMore(size_t n, milliseconds timeout) {
     const size_t target = revisions().size() + n;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (revisions().size() < target && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return revisions().size() >= target;
+    return Eventually([&] { return revisions().size() >= target; }, timeout);
   }
 
  private:
@@ -120,15 +117,12 @@ class Watcher {
     return revisions_;
   }
   bool WaitFor(int64_t revision, milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard lock(mu_);
-        if (!revisions_.empty() && revisions_.back() >= revision) return true;
-      }
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return false;
+    return Eventually(
+        [&] {
+          std::lock_guard lock(mu_);
+          return !revisions_.empty() && revisions_.back() >= revision;
+        },
+        timeout);
   }
   int canceled() const { return canceled_; }
 
@@ -172,12 +166,7 @@ class MaintenanceTest : public ::testing::Test {
 
   template <typename Pred>
   bool WaitFor(Pred pred, milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred(proxy_->health().Snapshot())) return true;
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return false;
+    return Eventually([&] { return pred(proxy_->health().Snapshot()); }, timeout);
   }
   static bool AllHealthyWithLeader(const HealthChecker::View& v) {
     for (const auto& m : v.members) {
