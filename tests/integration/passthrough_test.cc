@@ -160,6 +160,18 @@ class EchoBackend final : public grpc::CallbackGenericService {
   };
 };
 
+// A client stream to "/test.Echo/Stream", started at once, that sends nothing; `done` is how
+// it ended.
+class EchoStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  EchoStream(grpc::GenericStub& stub, grpc::ClientContext* ctx) {
+    stub.PrepareBidiStreamingCall(ctx, "/test.Echo/Stream", grpc::StubOptions(), this);
+    StartCall();
+  }
+  void OnDone(const grpc::Status& s) override { done.set_value(s); }
+  std::promise<grpc::Status> done;
+};
+
 class PassthroughTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -257,16 +269,9 @@ TEST_F(PassthroughTest, DeadlinePropagates) {
 // Scenario: cancelling a stream at the client, or letting its deadline pass, cancels it at the
 // member; the proxy keeps no stream open.
 TEST_F(PassthroughTest, CancellationAndDeadlineEndStreamsAtTheMember) {
-  class Reader : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
-   public:
-    void OnDone(const grpc::Status& s) override { done.set_value(s); }
-    std::promise<grpc::Status> done;
-  };
   {
     grpc::ClientContext ctx;
-    Reader reader;
-    stub_->PrepareBidiStreamingCall(&ctx, "/test.Echo/Stream", grpc::StubOptions(), &reader);
-    reader.StartCall();
+    EchoStream reader(*stub_, &ctx);
     // Cancelled once the member has the stream: its cancellation is what is checked.
     Eventually([&] { return backend_.streams == 1 && proxy_->open_streams() == 1u; },
                milliseconds(200));
@@ -277,9 +282,7 @@ TEST_F(PassthroughTest, CancellationAndDeadlineEndStreamsAtTheMember) {
   {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + milliseconds(300));
-    Reader reader;
-    stub_->PrepareBidiStreamingCall(&ctx, "/test.Echo/Stream", grpc::StubOptions(), &reader);
-    reader.StartCall();
+    EchoStream reader(*stub_, &ctx);
     EXPECT_EQ(reader.done.get_future().get().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   }
   Eventually([&] { return backend_.cancelled >= 2 && proxy_->open_streams() == 0; }, seconds(2),
@@ -291,15 +294,8 @@ TEST_F(PassthroughTest, CancellationAndDeadlineEndStreamsAtTheMember) {
 // Scenario: shutdown ends open streams with UNAVAILABLE (so clients reconnect elsewhere) and
 // refuses new calls.
 TEST_F(PassthroughTest, ShutdownEndsStreamsWithUnavailable) {
-  class Reader : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
-   public:
-    void OnDone(const grpc::Status& s) override { done.set_value(s); }
-    std::promise<grpc::Status> done;
-  };
   grpc::ClientContext ctx;
-  Reader reader;
-  stub_->PrepareBidiStreamingCall(&ctx, "/test.Echo/Stream", grpc::StubOptions(), &reader);
-  reader.StartCall();
+  EchoStream reader(*stub_, &ctx);
   Eventually([&] { return proxy_->open_streams() != 0; }, seconds(1), milliseconds(10));
   ASSERT_EQ(proxy_->open_streams(), 1u);
   const auto start = std::chrono::steady_clock::now();
