@@ -8,10 +8,9 @@
 #include <thread>
 
 #include "proxy/server/file_limit.h"
+#include "tests/support/cluster_proxy_suite.h"
 #include "tests/support/connection_flood.h"
-#include "tests/support/etcd_cluster.h"
 #include "tests/support/http_client.h"
-#include "tests/support/proxy_fixture.h"
 
 namespace ehp::testing {
 namespace {
@@ -22,22 +21,12 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
-class AdminFloodTest : public ::testing::Test {
+class AdminFloodTest : public ClusterProxySuite {
  protected:
   static void SetUpTestSuite() {
     RaiseFileLimit();  // the test holds 2,500 connections, the proxy as many again
-    dir_ = new std::string(MakeTempDir("ehp-admin-flood"));
-    certs_ = new Certs(GenerateCerts(*dir_ + "/certs"));
-    EtcdOptions options;
-    options.members = 1;
-    cluster_ = new EtcdCluster(*dir_, *certs_, options);
-    ASSERT_TRUE(cluster_->Start());
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    RemoveTree(*dir_);
-    delete certs_;
-    delete dir_;
+    // Each test starts its own proxy (http or https admin plane).
+    StartSuite("ehp-admin-flood", {.etcd = {.members = 1, .extra_flags = {}}, .proxy = false});
   }
 
   struct Answer {
@@ -67,7 +56,7 @@ class AdminFloodTest : public ::testing::Test {
 
   // Floods the admin plane of a proxy (https when `tls`) and polls it every second.
   void Flood(bool tls) {
-    Config config = ProxyConfig(cluster_->Endpoints(), *certs_, {"--admin-max-connections=1024"});
+    Config config = SuiteConfig({"--admin-max-connections=1024"});
     if (tls) {
       std::string error;
       config.metrics_addr = *ParseHttpAddress("https://127.0.0.1:0", &error);
@@ -129,15 +118,7 @@ class AdminFloodTest : public ::testing::Test {
     EXPECT_GT(evicted, 0);
     EXPECT_GT(closed, 1000);
   }
-
-  static std::string* dir_;
-  static Certs* certs_;
-  static EtcdCluster* cluster_;
 };
-
-std::string* AdminFloodTest::dir_ = nullptr;
-Certs* AdminFloodTest::certs_ = nullptr;
-EtcdCluster* AdminFloodTest::cluster_ = nullptr;
 
 // Scenario: the http admin plane under the flood keeps answering probes and scrapes.
 TEST_F(AdminFloodTest, HttpProbesAnswerUnderFlood) { Flood(false); }

@@ -7,43 +7,28 @@
 #include <filesystem>
 #include <thread>
 
-#include "tests/support/etcd_cluster.h"
+#include "tests/support/cluster_proxy_suite.h"
 #include "tests/support/http_client.h"
-#include "tests/support/proxy_fixture.h"
 
 namespace ehp::testing {
 namespace {
 
-using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class AdminPageTest : public ::testing::Test {
+class AdminPageTest : public ClusterProxySuite {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(MakeTempDir("ehp-admin-page"));
-    certs_ = new Certs(GenerateCerts(*dir_ + "/certs"));
-    cluster_ = new EtcdCluster(*dir_, *certs_);
-    ASSERT_TRUE(cluster_->Start());
-    Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
-    config.member_zones = {{cluster_->ClientTarget(0), "zone-a"},
-                           {cluster_->ClientTarget(1), "zone-b"},
-                           {cluster_->ClientTarget(2), "zone-c"}};
-    proxy_ = StartProxy(config).release();
-  }
-  static void TearDownTestSuite() {
-    delete proxy_;
-    delete cluster_;
-    RemoveTree(*dir_);
-    delete certs_;
-    delete dir_;
+    StartSuite("ehp-admin-page", {.configure = [](Config& config) {
+                 config.member_zones = {
+                     {Member(0), "zone-a"}, {Member(1), "zone-b"}, {Member(2), "zone-c"}};
+               }});
   }
 
   void SetUp() override {
     if (!std::filesystem::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium is not installed";
   }
 
-  int port() const { return proxy_->admin_port(); }
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port()) + "/"; }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(admin_port()) + "/"; }
 
   // Chromium's arguments for a headless run against the page; its virtual time lets the page's
   // fetches and first refreshes complete before the DOM is dumped.
@@ -67,34 +52,16 @@ class AdminPageTest : public ::testing::Test {
   }
   // The start of a member's row as the script writes it: name, zone, state.
   std::string Row(int i, const std::string& zone, const std::string& state) const {
-    const std::string m = cluster_->ClientTarget(i);
+    const std::string m = Member(i);
     return "<tr data-member=\"" + m + "\"><td>" + m + "</td><td>" + zone + "</td><td class=\"" +
            state + "\">" + state + "</td>";
   }
-  bool WaitForStatus(const std::string& fragment, seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (Http(port(), "GET", "/status").body.find(fragment) != std::string::npos) return true;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return false;
-  }
-
-  static std::string* dir_;
-  static Certs* certs_;
-  static EtcdCluster* cluster_;
-  static ProxyServer* proxy_;
 };
-
-std::string* AdminPageTest::dir_ = nullptr;
-Certs* AdminPageTest::certs_ = nullptr;
-EtcdCluster* AdminPageTest::cluster_ = nullptr;
-ProxyServer* AdminPageTest::proxy_ = nullptr;
 
 // Scenario: the page shows the three members healthy with the quorum's leader; after a member
 // is killed it shows that member evicted (the others healthy) and the eviction among the events.
 TEST_F(AdminPageTest, ChromiumShowsMembersBeforeAndAfterAKill) {
-  const HttpResult page = Http(port(), "GET", "/");
+  const HttpResult page = Http(admin_port(), "GET", "/");
   ASSERT_EQ(page.status, 200);
   EXPECT_NE(page.headers.find("Content-Security-Policy: default-src 'none'; script-src 'sha256-"),
             std::string::npos)
@@ -117,7 +84,7 @@ TEST_F(AdminPageTest, ChromiumShowsMembersBeforeAndAfterAKill) {
   EXPECT_NE(dom.find(Row(0, "zone-a", "healthy")), std::string::npos) << dom;
   EXPECT_NE(dom.find(Row(1, "zone-b", "healthy")), std::string::npos) << dom;
   EXPECT_NE(dom.find(Row(2, "zone-c", "evicted")), std::string::npos) << dom;
-  EXPECT_NE(dom.find("<td>" + cluster_->ClientTarget(2) + "</td><td>healthy</td><td>evicted</td>"),
+  EXPECT_NE(dom.find("<td>" + Member(2) + "</td><td>healthy</td><td>evicted</td>"),
             std::string::npos)
       << dom;
 

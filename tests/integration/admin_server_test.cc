@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tests/support/etcd_cluster.h"
+#include "tests/support/eventually.h"
 #include "tests/support/process.h"
 
 namespace ehp::testing {
@@ -112,8 +113,7 @@ class AdminServerTest : public ::testing::Test {
   int Open() { return fds_.emplace_back(Connect(server_->port())); }
   // Waits until `n` connections have been evicted, at most a few seconds.
   bool EvictedReaches(int n) {
-    const auto end = Clock::now() + seconds(5);
-    while (evicted_ < n && Clock::now() < end) std::this_thread::sleep_for(milliseconds(10));
+    Eventually([&] { return evicted_ >= n; }, seconds(5), milliseconds(10));
     return evicted_ == n;
   }
 

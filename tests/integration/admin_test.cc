@@ -6,9 +6,8 @@
 #include <regex>
 #include <thread>
 
-#include "tests/support/etcd_cluster.h"
+#include "tests/support/cluster_proxy_suite.h"
 #include "tests/support/http_client.h"
-#include "tests/support/proxy_fixture.h"
 
 namespace ehp::testing {
 namespace {
@@ -16,65 +15,24 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class AdminTest : public ::testing::Test {
+class AdminTest : public ClusterProxySuite {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(MakeTempDir("ehp-admin"));
-    certs_ = new Certs(GenerateCerts(*dir_ + "/certs"));
-    cluster_ = new EtcdCluster(*dir_, *certs_);
-    ASSERT_TRUE(cluster_->Start());
-    Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
-    config.admin_read_timeout = milliseconds(500);
-    config.member_zones = {{cluster_->ClientTarget(0), "zone-a"},
-                           {cluster_->ClientTarget(1), "zone-b"},
-                           {cluster_->ClientTarget(2), "zone-b"}};
-    proxy_ = StartProxy(config).release();
-  }
-  static void TearDownTestSuite() {
-    delete proxy_;
-    delete cluster_;
-    RemoveTree(*dir_);
-    delete certs_;
-    delete dir_;
+    StartSuite("ehp-admin", {.configure = [](Config& config) {
+                 config.admin_read_timeout = milliseconds(500);
+                 config.member_zones = {
+                     {Member(0), "zone-a"}, {Member(1), "zone-b"}, {Member(2), "zone-b"}};
+               }});
   }
 
-  int port() const { return proxy_->admin_port(); }
-  std::string Metrics() { return Http(port(), "GET", "/metrics").body; }
-  bool WaitForStatus(const std::string& fragment, seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (Http(port(), "GET", "/status").body.find(fragment) != std::string::npos) return true;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return false;
-  }
-  grpc::Status Range() {
-    auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy_, *certs_));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + seconds(5));
-    etcdserverpb::RangeRequest req;
-    req.set_key("admin");
-    etcdserverpb::RangeResponse resp;
-    return kv->Range(&ctx, req, &resp);
-  }
-  std::string Member(int i) const { return cluster_->ClientTarget(i); }
-
-  static std::string* dir_;
-  static Certs* certs_;
-  static EtcdCluster* cluster_;
-  static ProxyServer* proxy_;
+  std::string Metrics() { return Http(admin_port(), "GET", "/metrics").body; }
 };
-
-std::string* AdminTest::dir_ = nullptr;
-Certs* AdminTest::certs_ = nullptr;
-EtcdCluster* AdminTest::cluster_ = nullptr;
-ProxyServer* AdminTest::proxy_ = nullptr;
 
 // Scenario: /metrics is valid Prometheus text (promtool) with the member gauges and call
 // counters.
 TEST_F(AdminTest, MetricsPassPromtool) {
-  ASSERT_TRUE(Range().ok());
-  const HttpResult r = Http(port(), "GET", "/metrics");
+  ASSERT_TRUE(ProxyRange("admin").ok());
+  const HttpResult r = Http(admin_port(), "GET", "/metrics");
   ASSERT_EQ(r.status, 200);
   EXPECT_NE(r.headers.find("text/plain; version=0.0.4"), std::string::npos);
   const std::string file = *dir_ + "/metrics.txt";
@@ -137,18 +95,15 @@ TEST_F(AdminTest, MetricsFollowEvictionAndReadmission) {
   std::string text = Metrics();
   EXPECT_EQ(MetricValue(text, healthy), 0);
   EXPECT_EQ(MetricValue(text, evicted), before + 1);
-  EXPECT_EQ(Http(port(), "GET", "/readyz").status, 200);
-  const std::string events = Http(port(), "GET", "/events").body;
+  EXPECT_EQ(Http(admin_port(), "GET", "/readyz").status, 200);
+  const std::string events = Http(admin_port(), "GET", "/events").body;
   EXPECT_NE(events.find("\"member\":\"" + m +
                         "\",\"from\":\"healthy\",\"to\":\"evicted\","
                         "\"reason\":\"unreachable\""),
             std::string::npos)
       << events;
   cluster_->StartMember(2);
-  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
-  while (MetricValue(Metrics(), healthy) != 1 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(100));
-  }
+  Eventually([&] { return MetricValue(Metrics(), healthy) == 1; }, seconds(30), milliseconds(100));
   text = Metrics();
   EXPECT_EQ(MetricValue(text, healthy), 1);
   EXPECT_GE(MetricValue(text, "etcd_health_proxy_readmission_seconds_count{member=\"" + m + "\"}"),
@@ -159,11 +114,11 @@ TEST_F(AdminTest, MetricsFollowEvictionAndReadmission) {
 // the calls; draining all makes /readyz 503; undrain brings them back.
 TEST_F(AdminTest, StatusDrainAndReadiness) {
   ASSERT_TRUE(WaitForStatus("\"quorum\":true", seconds(30)));
-  const std::string status = Http(port(), "GET", "/status").body;
+  const std::string status = Http(admin_port(), "GET", "/status").body;
   EXPECT_EQ(status.find("\"leader\":null,\"quorum\""), std::string::npos) << status;
 
   const std::string m0 = Member(0);
-  ASSERT_EQ(Http(port(), "POST", "/members/" + m0 + "/drain").status, 200);
+  ASSERT_EQ(Http(admin_port(), "POST", "/members/" + m0 + "/drain").status, 200);
   EXPECT_TRUE(
       WaitForStatus("\"name\":\"" + m0 + "\",\"endpoint\":\"" + cluster_->ClientUrl(0) +
                         "\",\"zone\":\"zone-a\",\"state\":\"drained\",\"reason\":\"drained\"",
@@ -179,26 +134,26 @@ TEST_F(AdminTest, StatusDrainAndReadiness) {
     return sum;
   };
   const double drained_before = calls_to(m0);
-  for (int i = 0; i < 12; ++i) ASSERT_TRUE(Range().ok());
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(ProxyRange("admin").ok());
   EXPECT_EQ(calls_to(m0), drained_before) << "a drained member took calls";
 
   for (int i = 1; i < 3; ++i) {
-    ASSERT_EQ(Http(port(), "POST", "/members/" + Member(i) + "/drain").status, 200);
+    ASSERT_EQ(Http(admin_port(), "POST", "/members/" + Member(i) + "/drain").status, 200);
   }
-  const HttpResult not_ready = Http(port(), "GET", "/readyz?verbose");
+  const HttpResult not_ready = Http(admin_port(), "GET", "/readyz?verbose");
   EXPECT_EQ(not_ready.status, 503);
   EXPECT_NE(not_ready.body.find("[-]usable-member failed: 0/3 members usable"), std::string::npos)
       << not_ready.body;
-  const grpc::Status s = Range();
+  const grpc::Status s = ProxyRange("admin");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_NE(s.error_message().find(m0 + ": drained"), std::string::npos) << s.error_message();
 
   for (int i = 0; i < 3; ++i) {
-    ASSERT_EQ(Http(port(), "POST", "/members/" + Member(i) + "/undrain").status, 200);
+    ASSERT_EQ(Http(admin_port(), "POST", "/members/" + Member(i) + "/undrain").status, 200);
   }
-  EXPECT_EQ(Http(port(), "GET", "/readyz").status, 200);
-  EXPECT_TRUE(Range().ok());
-  EXPECT_EQ(Http(port(), "POST", "/members/nobody/drain").status, 404);
+  EXPECT_EQ(Http(admin_port(), "GET", "/readyz").status, 200);
+  EXPECT_TRUE(ProxyRange("admin").ok());
+  EXPECT_EQ(Http(admin_port(), "POST", "/members/nobody/drain").status, 404);
 }
 
 // Opens a watch on `key` through `channel` and waits for its "created" answer.
@@ -258,11 +213,9 @@ TEST_F(AdminTest, DrainMovesWatchesWithoutABreak) {
   int64_t last = first;
   for (int move = 1; move <= 2; ++move) {
     SCOPED_TRACE("move " + std::to_string(move));
-    ASSERT_EQ(Http(port(), "POST", "/members/" + member + "/drain").status, 200);
+    ASSERT_EQ(Http(admin_port(), "POST", "/members/" + member + "/drain").status, 200);
     drained.push_back(member);
-    for (int i = 0; i < 100 && streams_on(member) != 0; ++i) {
-      std::this_thread::sleep_for(milliseconds(20));
-    }
+    Eventually([&] { return streams_on(member) == 0; }, seconds(2), milliseconds(20));
     EXPECT_EQ(streams_on(member), 0);
     EXPECT_EQ(MetricValue(Metrics(), "etcd_health_proxy_watch_resumes_total{cause=\"evicted\"}"),
               resumes_before + move);
@@ -289,7 +242,7 @@ TEST_F(AdminTest, DrainMovesWatchesWithoutABreak) {
   ctx.TryCancel();
   stream->Finish();
   for (const std::string& m : drained) {
-    ASSERT_EQ(Http(port(), "POST", "/members/" + m + "/undrain").status, 200);
+    ASSERT_EQ(Http(admin_port(), "POST", "/members/" + m + "/undrain").status, 200);
   }
 }
 
@@ -325,9 +278,7 @@ TEST_F(AdminTest, DrainEndsWatchesWhenResumeIsOff) {
   auto again = OpenWatch(channel, &ctx2, "drain/off");
   // The ended stream leaves the registry once both of its halves are done, which can trail the
   // client's Finish by a moment under a sanitizer.
-  for (int i = 0; i < 100 && streams_on(member) != 0; ++i) {
-    std::this_thread::sleep_for(milliseconds(20));
-  }
+  Eventually([&] { return streams_on(member) == 0; }, seconds(2), milliseconds(20));
   EXPECT_EQ(streams_on(member), 0);
   ctx2.TryCancel();
   again->Finish();
@@ -336,30 +287,30 @@ TEST_F(AdminTest, DrainEndsWatchesWhenResumeIsOff) {
 // Scenario: hostile HTTP on the admin port gets the right status, and both the admin plane and
 // the relay keep serving.
 TEST_F(AdminTest, HostileRequests) {
-  const HttpResult big = HttpExchange(port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " +
-                                                  std::string(64 * 1024, 'a') + "\r\n\r\n");
+  const HttpResult big = HttpExchange(admin_port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                                                        std::string(64 * 1024, 'a') + "\r\n\r\n");
   EXPECT_EQ(big.status, 431);
   const HttpResult body = HttpExchange(
-      port(), "POST /members/x/drain HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" +
-                  std::string(200000, 'b'));
+      admin_port(), "POST /members/x/drain HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" +
+                        std::string(200000, 'b'));
   EXPECT_EQ(body.status, 413);
-  EXPECT_EQ(HttpExchange(port(), "NONSENSE\r\n\r\n").status, 400);
-  EXPECT_EQ(Http(port(), "DELETE", "/metrics").status, 405);
-  EXPECT_EQ(Http(port(), "GET", "/../../etc/passwd").status, 404);
+  EXPECT_EQ(HttpExchange(admin_port(), "NONSENSE\r\n\r\n").status, 400);
+  EXPECT_EQ(Http(admin_port(), "DELETE", "/metrics").status, 405);
+  EXPECT_EQ(Http(admin_port(), "GET", "/../../etc/passwd").status, 404);
   // Slowloris: half a request line, then silence: the session is closed by the read timeout.
   const auto start = std::chrono::steady_clock::now();
-  const HttpResult slow = HttpExchange(port(), "GET /metr", seconds(5));
+  const HttpResult slow = HttpExchange(admin_port(), "GET /metr", seconds(5));
   EXPECT_EQ(slow.status, 0);
   EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(3));
   // Many idle connections at once do not stop the plane from answering.
   std::vector<std::thread> idle;
   for (int i = 0; i < 20; ++i) {
-    idle.emplace_back([&] { HttpExchange(port(), "GET /", seconds(1)); });
+    idle.emplace_back([&] { HttpExchange(admin_port(), "GET /", seconds(1)); });
   }
-  EXPECT_EQ(Http(port(), "GET", "/livez").status, 200);
+  EXPECT_EQ(Http(admin_port(), "GET", "/livez").status, 200);
   for (auto& t : idle) t.join();
-  EXPECT_EQ(Http(port(), "GET", "/livez?verbose").status, 200);
-  EXPECT_TRUE(Range().ok());
+  EXPECT_EQ(Http(admin_port(), "GET", "/livez?verbose").status, 200);
+  EXPECT_TRUE(ProxyRange("admin").ok());
 }
 
 }  // namespace
@@ -373,21 +324,21 @@ namespace {
 TEST_F(AdminTest, ReloadChangesMembers) {
   ASSERT_TRUE(WaitForStatus("\"quorum\":true", seconds(30)));
   const std::string m0 = Member(0);
-  ASSERT_EQ(Http(port(), "POST", "/members/" + m0 + "/drain").status, 200);
+  ASSERT_EQ(Http(admin_port(), "POST", "/members/" + m0 + "/drain").status, 200);
 
   Config two = ProxyConfig(cluster_->ClientUrl(0) + "," + cluster_->ClientUrl(1), *certs_);
   two.probe_interval = milliseconds(50);
   two.admin_read_timeout = milliseconds(500);  // as the suite started it
   const std::vector<std::string> restart = proxy_->Reload(two);
   EXPECT_EQ(restart, std::vector<std::string>{});
-  std::string status = Http(port(), "GET", "/status").body;
+  std::string status = Http(admin_port(), "GET", "/status").body;
   EXPECT_EQ(status.find(Member(2)), std::string::npos) << status;
   EXPECT_NE(status.find("\"name\":\"" + m0 + "\",\"endpoint\":\"" + cluster_->ClientUrl(0) +
                         "\",\"zone\":null,\"state\":\"drained\""),
             std::string::npos)
       << status;
   // Only member 1 is usable now: every call goes there.
-  for (int i = 0; i < 6; ++i) ASSERT_TRUE(Range().ok());
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(ProxyRange("admin").ok());
   EXPECT_GE(MetricValue(Metrics(),
                         "etcd_health_proxy_calls_total{service=\"etcdserverpb.KV\","
                         "method=\"Range\",code=\"OK\",member=\"" +
@@ -398,11 +349,11 @@ TEST_F(AdminTest, ReloadChangesMembers) {
   moved.listen_addr.raw = "127.0.0.1:1";
   moved.admin_read_timeout = milliseconds(500);
   EXPECT_EQ(proxy_->Reload(moved), std::vector<std::string>{"listen-addr"});
-  status = Http(port(), "GET", "/status").body;
+  status = Http(admin_port(), "GET", "/status").body;
   EXPECT_NE(status.find(Member(2)), std::string::npos) << status;
-  ASSERT_EQ(Http(port(), "POST", "/members/" + m0 + "/undrain").status, 200);
+  ASSERT_EQ(Http(admin_port(), "POST", "/members/" + m0 + "/undrain").status, 200);
   EXPECT_TRUE(WaitForStatus("\"state\":\"healthy\",\"reason\":null,\"member_id\"", seconds(5)));
-  EXPECT_TRUE(Range().ok());
+  EXPECT_TRUE(ProxyRange("admin").ok());
 }
 
 }  // namespace

@@ -14,9 +14,8 @@
 #include <tuple>
 
 #include "proxy/health/auth_refusal.h"
-#include "tests/support/etcd_cluster.h"
+#include "tests/support/cluster_proxy_suite.h"
 #include "tests/support/http_client.h"
-#include "tests/support/proxy_fixture.h"
 #include "tests/support/proxy_process.h"
 
 namespace ehp::testing {
@@ -40,13 +39,11 @@ size_t Count(const std::string& text, const std::string& fragment) {
   return n;
 }
 
-class AuthTest : public ::testing::Test {
+class AuthTest : public ClusterProxySuite {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(MakeTempDir("ehp-auth"));
-    certs_ = new Certs(GenerateCerts(*dir_ + "/certs"));
-    cluster_ = new EtcdCluster(*dir_, *certs_);
-    ASSERT_TRUE(cluster_->Start()) << "etcd cluster did not start; logs in " << *dir_;
+    // The proxy starts test by test, with the probe identity each is about.
+    ASSERT_NO_FATAL_FAILURE(StartSuite("ehp-auth", {.proxy = false}));
     // root and the probe user have the root role; alice may only read app/. The proxy's
     // certificate CN (etcd-client) is no user.
     for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
@@ -64,12 +61,6 @@ class AuthTest : public ::testing::Test {
       ASSERT_EQ(r.exit_code, 0) << r.output;
     }
   }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    RemoveTree(*dir_);
-    delete certs_;
-    delete dir_;
-  }
 
   void SetUp() override {
     ASSERT_NE(cluster_, nullptr);
@@ -81,7 +72,7 @@ class AuthTest : public ::testing::Test {
     password_file_ = *dir_ + "/probe-password";
   }
   void TearDown() override {
-    proxy_.reset();
+    StopSuiteProxy();
     auto& sinks = spdlog::default_logger()->sinks();
     sinks.erase(std::remove(sinks.begin(), sinks.end(), log_), sinks.end());
     spdlog::set_level(spdlog::level::info);
@@ -91,7 +82,7 @@ class AuthTest : public ::testing::Test {
   void StartProxyWith(std::vector<std::string> flags) {
     // Not a test of timing: a probe read slowed by a loaded machine must not look like a cut.
     flags.push_back("--probe-read-timeout=400ms");
-    proxy_ = StartProxy(ProxyConfig(cluster_->Endpoints(), *certs_, flags));
+    StartSuiteProxy(SuiteConfig(flags));
     ASSERT_NE(proxy_, nullptr);
     ASSERT_TRUE(proxy_->health().WaitForFirstRound(seconds(5)));
   }
@@ -106,21 +97,6 @@ class AuthTest : public ::testing::Test {
     CommandResult r = Etcdctl("https://" + proxy_->Address(), *certs_, args, in);
     r.output = WithoutEtcdctlLogLines(r.output);
     return r;
-  }
-  template <typename Pred>
-  bool WaitFor(Pred pred, milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred(proxy_->health().Snapshot())) return true;
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    return pred(proxy_->health().Snapshot());
-  }
-  static bool AllHealthy(const HealthChecker::View& v) {
-    for (const auto& m : v.members) {
-      if (m.state != HealthState::kHealthy) return false;
-    }
-    return true;
   }
   // Whether the member refuses Status to the proxy's certificate without a token, asked direct.
   static bool DirectStatusRefused() {
@@ -157,17 +133,9 @@ class AuthTest : public ::testing::Test {
     EXPECT_TRUE(WaitFor(AllHealthy, seconds(15))) << "the thawed member was not readmitted";
   }
 
-  static std::string* dir_;
-  static Certs* certs_;
-  static EtcdCluster* cluster_;
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> log_;
   std::string password_file_;
-  std::unique_ptr<ProxyServer> proxy_;
 };
-
-std::string* AuthTest::dir_ = nullptr;
-Certs* AuthTest::certs_ = nullptr;
-EtcdCluster* AuthTest::cluster_ = nullptr;
 
 // Scenario: no probe identity. Calls with etcdctl's own --user work through the proxy and no
 // member is evicted for auth; where etcd refuses Status (3.5.28 and later), /status, /readyz
@@ -181,7 +149,8 @@ TEST_F(AuthTest, WithoutProbeIdentityServesAndJudgesByTheRead) {
   EXPECT_EQ(refused, VersionAtLeast(cluster_->ServerVersion(), 3, 5, 28))
       << "etcd " << cluster_->ServerVersion();
   ExpectCallsWork("v1");
-  // Several seconds of rounds: nothing evicted, nothing held back.
+  // Several seconds of rounds in which nothing may be evicted or held back: an absence, so a
+  // fixed time rather than a condition.
   std::this_thread::sleep_for(seconds(2));
   HealthChecker::View v = proxy_->health().Snapshot();
   EXPECT_GT(v.rounds, 10u);
@@ -286,12 +255,10 @@ TEST_F(AuthTest, ProbeUserGivesFullJudgement) {
       cluster_->ClientUrl(0), *certs_,
       {"--user=root:rootpw", "user", "passwd", "probe", "--interactive=false"}, "probepw2\n");
   ASSERT_EQ(passwd.exit_code, 0) << passwd.output;
-  bool renewed = false;
-  for (int i = 0; i < 200 && !renewed; ++i) {
-    std::this_thread::sleep_for(milliseconds(50));
-    renewed = Log().find("new token for user probe") != std::string::npos;
-  }
-  EXPECT_TRUE(renewed) << Log();
+  EXPECT_TRUE(
+      Eventually([&] { return Log().find("new token for user probe") != std::string::npos; },
+                 seconds(10), milliseconds(50)))
+      << Log();
   EXPECT_TRUE(WaitFor(all_ok, seconds(10))) << Log();
   EXPECT_EQ(proxy_->health().Snapshot().evictions, evictions);
   ExpectCallsWork("v4");
@@ -311,13 +278,12 @@ TEST_F(AuthTest, WrongProbePasswordIsSaidAndEvictsNobody) {
   WriteFile(password_file_, "wrong-secret\n");
   StartProxyWith({"--probe-user=probe", "--probe-password-file=" + password_file_});
   const bool refused = DirectStatusRefused();
-  bool said = false;
-  for (int i = 0; i < 100 && !said; ++i) {
-    std::this_thread::sleep_for(milliseconds(50));
-    said = Log().find("Authenticate as user probe") != std::string::npos;
-  }
-  EXPECT_TRUE(said) << Log();
+  EXPECT_TRUE(
+      Eventually([&] { return Log().find("Authenticate as user probe") != std::string::npos; },
+                 seconds(5), milliseconds(50)))
+      << Log();
   ExpectCallsWork("v5");
+  // A second of rounds with the wrong password, in which nobody may be evicted.
   std::this_thread::sleep_for(seconds(1));
   const HealthChecker::View v = proxy_->health().Snapshot();
   EXPECT_TRUE(AllHealthy(v));

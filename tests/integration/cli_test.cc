@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "tests/support/eventually.h"
 #include "tests/support/process.h"
 
 namespace ehp::testing {
@@ -83,10 +84,9 @@ TEST_F(CliTest, SigtermExitsZero) {
   Process p({EHP_BINARY, "--endpoints=http://127.0.0.1:" + std::to_string(FreePort()),
              "--listen-addr=127.0.0.1:" + std::to_string(FreePort()), "--metrics-addr=127.0.0.1:0"},
             dir_ + "/proxy.log");
-  for (int i = 0;
-       i < 200 && ReadFile(dir_ + "/proxy.log").find("listening on") == std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
+  Eventually(
+      [&] { return ReadFile(dir_ + "/proxy.log").find("listening on") != std::string::npos; },
+      std::chrono::seconds(5), std::chrono::milliseconds(25));
   // SIGPIPE is ignored: a TLS write to a peer that has gone would otherwise end the process.
   const std::string proc = ReadFile("/proc/" + std::to_string(p.pid()) + "/status");
   const size_t at = proc.find("SigIgn:\t");
@@ -111,15 +111,13 @@ TEST_F(CliTest, SighupReloadRefusesBadConfig) {
       {EHP_BINARY, "--config=" + file, "--listen-addr=127.0.0.1:" + std::to_string(FreePort())},
       dir_ + "/proxy.log");
   const auto log = [&] { return ReadFile(dir_ + "/proxy.log"); };
-  for (int i = 0; i < 200 && log().find("listening on") == std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
+  Eventually([&] { return log().find("listening on") != std::string::npos; },
+             std::chrono::seconds(5), std::chrono::milliseconds(25));
   WriteFile(file,
             "endpoints: " + endpoint + "\nmetrics-addr: 127.0.0.1:0\nprobe-interval: never\n");
   p.Signal(SIGHUP);
-  for (int i = 0; i < 200 && log().find("reload refused: 1 problem") == std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
+  Eventually([&] { return log().find("reload refused: 1 problem") != std::string::npos; },
+             std::chrono::seconds(5), std::chrono::milliseconds(25));
   EXPECT_NE(log().find("reload refused: " + file +
                        ":3:17: probe-interval: \"never\" is not a "
                        "duration"),
@@ -128,9 +126,8 @@ TEST_F(CliTest, SighupReloadRefusesBadConfig) {
   EXPECT_TRUE(p.running());
   WriteFile(file, "endpoints: " + endpoint + "\nmetrics-addr: 127.0.0.1:0\nprobe-interval: 1s\n");
   p.Signal(SIGHUP);
-  for (int i = 0; i < 200 && log().find("reload done") == std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
+  Eventually([&] { return log().find("reload done") != std::string::npos; },
+             std::chrono::seconds(5), std::chrono::milliseconds(25));
   EXPECT_NE(log().find("reload done"), std::string::npos) << log();
   EXPECT_TRUE(p.running());
 }
@@ -141,10 +138,9 @@ TEST_F(CliTest, PortInUseFails) {
   Process first({EHP_BINARY, "--endpoints=http://127.0.0.1:1", "--metrics-addr=127.0.0.1:0",
                  "--listen-addr=127.0.0.1:" + std::to_string(port)},
                 dir_ + "/first.log");
-  for (int i = 0;
-       i < 200 && ReadFile(dir_ + "/first.log").find("listening on") == std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
+  Eventually(
+      [&] { return ReadFile(dir_ + "/first.log").find("listening on") != std::string::npos; },
+      std::chrono::seconds(5), std::chrono::milliseconds(25));
   const CommandResult second =
       Proxy({"--endpoints=http://127.0.0.1:1", "--metrics-addr=127.0.0.1:0",
              "--listen-addr=127.0.0.1:" + std::to_string(port)});

@@ -7,8 +7,7 @@
 #include <regex>
 #include <thread>
 
-#include "tests/support/etcd_cluster.h"
-#include "tests/support/proxy_fixture.h"
+#include "tests/support/cluster_proxy_suite.h"
 #include "tests/support/proxy_process.h"
 
 namespace ehp::testing {
@@ -17,29 +16,27 @@ namespace {
 // I/O threads of the h2 data path (the grpc data path ignores it).
 constexpr size_t kThreads = 2;
 
-class EtcdctlTest : public ::testing::Test {
+class EtcdctlTest : public ClusterProxySuite {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(MakeTempDir("ehp-etcdctl"));
-    certs_ = new Certs(GenerateCerts(*dir_ + "/certs"));
-    cluster_ = new EtcdCluster(
-        *dir_, *certs_, {.extra_flags = {"--experimental-watch-progress-notify-interval=1s"}});
-    ASSERT_TRUE(cluster_->Start()) << "etcd cluster did not start; logs in " << *dir_;
+    // The proxy is the binary, run as users run it.
+    ASSERT_NO_FATAL_FAILURE(
+        StartSuite("ehp-etcdctl",
+                   {.etcd = {.extra_flags = {"--experimental-watch-progress-notify-interval=1s"}},
+                    .proxy = false}));
     // Debug logging: the auth test checks that not even debug lines carry secrets.
-    proxy_ = new ProxyProcess(*dir_, cluster_->Endpoints(), *certs_,
-                              {"--log-level=debug", "--threads=" + std::to_string(kThreads)});
-    ASSERT_TRUE(proxy_->process().running()) << proxy_->log();
+    binary_ = new ProxyProcess(*dir_, cluster_->Endpoints(), *certs_,
+                               {"--log-level=debug", "--threads=" + std::to_string(kThreads)});
+    ASSERT_TRUE(binary_->process().running()) << binary_->log();
   }
   static void TearDownTestSuite() {
-    delete proxy_;
-    delete cluster_;
-    RemoveTree(*dir_);
-    delete certs_;
-    delete dir_;
+    delete binary_;
+    binary_ = nullptr;
+    StopSuite();
   }
 
   CommandResult Via(const std::vector<std::string>& args, const std::string& in = "") {
-    return Etcdctl(proxy_->url(), *certs_, args, in);
+    return Etcdctl(binary_->url(), *certs_, args, in);
   }
   CommandResult Direct(const std::vector<std::string>& args, const std::string& in = "") {
     return Etcdctl(cluster_->ClientUrl(0), *certs_, args, in);
@@ -63,16 +60,8 @@ class EtcdctlTest : public ::testing::Test {
     return std::stoll(m[1]);
   }
 
-  static std::string* dir_;
-  static Certs* certs_;
-  static EtcdCluster* cluster_;
-  static ProxyProcess* proxy_;
+  static inline ProxyProcess* binary_ = nullptr;
 };
-
-std::string* EtcdctlTest::dir_ = nullptr;
-Certs* EtcdctlTest::certs_ = nullptr;
-EtcdCluster* EtcdctlTest::cluster_ = nullptr;
-ProxyProcess* EtcdctlTest::proxy_ = nullptr;
 
 // Scenario: put, get (linearizable, serializable, prefix, limit, revision), del.
 TEST_F(EtcdctlTest, KeyValueCommands) {
@@ -122,7 +111,7 @@ TEST_F(EtcdctlTest, Watch) {
                        "--key=" + certs_->client_key(), "watch", "watch/", "--prefix",
                        "--rev=" + rev});
   };
-  const CommandResult via = watch(proxy_->url());
+  const CommandResult via = watch(binary_->url());
   const CommandResult direct = watch(cluster_->ClientUrl(0));
   EXPECT_NE(via.output.find("PUT\nwatch/a\n1\nPUT\nwatch/b\n2\n"), std::string::npos) << via.output;
   EXPECT_EQ(via.output, direct.output);
@@ -153,7 +142,7 @@ TEST_F(EtcdctlTest, ClusterAndMaintenance) {
   const std::string members = Same({"member", "list"});
   EXPECT_EQ(std::count(members.begin(), members.end(), '\n'), 3);
   const std::string status = Via({"endpoint", "status"}).output;
-  EXPECT_NE(status.find(proxy_->url() + ", "), std::string::npos) << status;
+  EXPECT_NE(status.find(binary_->url() + ", "), std::string::npos) << status;
   // The version is the members' own (kube-apiserver enables features by it): the third field,
   // as a member reports it direct.
   const auto version = [](const std::string& line) {
@@ -164,7 +153,7 @@ TEST_F(EtcdctlTest, ClusterAndMaintenance) {
   const std::string direct = Direct({"endpoint", "status"}).output;
   EXPECT_EQ(version(status), version(direct)) << status << direct;
   EXPECT_EQ(version(direct), cluster_->ServerVersion()) << direct;
-  EXPECT_NE(Via({"endpoint", "health"}).output.find(proxy_->url() + " is healthy"),
+  EXPECT_NE(Via({"endpoint", "health"}).output.find(binary_->url() + " is healthy"),
             std::string::npos);
   const std::string file = *dir_ + "/snap.db";
   const CommandResult saved = Via({"snapshot", "save", file});
@@ -192,23 +181,27 @@ TEST_F(EtcdctlTest, VanishedWatcherLeavesNoUpstreamStream) {
     return sum;
   };
   const double before = streams();
-  Process watcher({EtcdTool("etcdctl"), "--endpoints=" + proxy_->url(), "--cacert=" + certs_->ca(),
+  Process watcher({EtcdTool("etcdctl"), "--endpoints=" + binary_->url(), "--cacert=" + certs_->ca(),
                    "--cert=" + certs_->client(), "--key=" + certs_->client_key(), "watch",
                    "vanish/", "--prefix"},
                   *dir_ + "/watcher.log");
   double during = before;
-  for (int i = 0; i < 100 && during <= before; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    during = streams();
-  }
+  Eventually(
+      [&] {
+        during = streams();
+        return during > before;
+      },
+      std::chrono::seconds(5), std::chrono::milliseconds(50));
   EXPECT_EQ(during, before + 1);
   watcher.Signal(SIGKILL);
   watcher.Wait(std::chrono::seconds(5));
   double after = during;
-  for (int i = 0; i < 100 && after > before; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    after = streams();
-  }
+  Eventually(
+      [&] {
+        after = streams();
+        return after <= before;
+      },
+      std::chrono::seconds(5), std::chrono::milliseconds(50));
   EXPECT_EQ(after, before);
 }
 
@@ -235,7 +228,7 @@ TEST_F(EtcdctlTest, AuthTokens) {
 
   EXPECT_EQ(Via({"--user=root:rootpw", "auth", "disable"}).output, "Authentication Disabled\n");
   // Passwords and tokens passed through; none of them reached the proxy's (debug) log.
-  const std::string log = proxy_->log();
+  const std::string log = binary_->log();
   for (const char* secret : {"rootpw", "alicepw", "nope", "token"}) {
     EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in the proxy log:\n" << log;
   }
@@ -248,7 +241,7 @@ TEST_F(EtcdctlTest, FewConnectionsPerMember) {
   const std::string port = cluster_->ClientTarget(1).substr(10);
   const CommandResult ss =
       RunCommand({"ss", "-Htnp", "state", "established", "dport", "=", ":" + port});
-  const std::string pid = "pid=" + std::to_string(proxy_->process().pid()) + ",";
+  const std::string pid = "pid=" + std::to_string(binary_->process().pid()) + ",";
   size_t connections = 0;
   for (size_t at = ss.output.find(pid); at != std::string::npos; at = ss.output.find(pid, at + 1)) {
     ++connections;

@@ -10,9 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/etcd_cluster.h"
+#include "tests/support/cluster_proxy_suite.h"
 #include "tests/support/http_client.h"
-#include "tests/support/proxy_fixture.h"
 
 namespace ehp::testing {
 namespace {
@@ -20,45 +19,16 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class HealthTest : public ::testing::Test {
+class HealthTest : public ClusterProxySuite {
  protected:
+  // A fresh cluster for each test: they stop and freeze members.
   void SetUp() override {
-    dir_ = MakeTempDir("ehp-health");
-    certs_ = GenerateCerts(dir_ + "/certs");
-    cluster_ = std::make_unique<EtcdCluster>(dir_, certs_);
-    ASSERT_TRUE(cluster_->Start());
-    Config config = ProxyConfig(cluster_->Endpoints(), certs_);
-    config.leaderless_wait = milliseconds(1000);
-    config.max_held_calls = 20;
-    proxy_ = StartProxy(config);
+    ASSERT_NO_FATAL_FAILURE(StartSuite("ehp-health", {.configure = [](Config& config) {
+                                         config.leaderless_wait = milliseconds(1000);
+                                         config.max_held_calls = 20;
+                                       }}));
   }
-  void TearDown() override {
-    proxy_.reset();
-    cluster_.reset();
-    RemoveTree(dir_);
-  }
-
-  // Waits until `pred(view)` holds; false after `timeout`.
-  template <typename Pred>
-  bool WaitFor(Pred pred, milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred(proxy_->health().Snapshot())) return true;
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return false;
-  }
-  static bool AllHealthy(const HealthChecker::View& v) {
-    for (const auto& m : v.members) {
-      if (m.state != HealthState::kHealthy) return false;
-    }
-    return true;
-  }
-
-  std::string dir_;
-  Certs certs_;
-  std::unique_ptr<EtcdCluster> cluster_;
-  std::unique_ptr<ProxyServer> proxy_;
+  void TearDown() override { StopSuite(); }
 };
 
 // Scenario: stop two of three members; the third loses its leader and is evicted, the stopped
@@ -81,7 +51,7 @@ TEST_F(HealthTest, LostQuorumHoldsBoundedThenFailsThenRecovers) {
   const auto view = proxy_->health().Snapshot();
   EXPECT_EQ(view.members[1].reason, UnhealthyReason::kUnreachable);
 
-  auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy_, certs_));
+  auto kv = etcdserverpb::KV::NewStub(Channel());
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
   etcdserverpb::RangeRequest req;
@@ -105,7 +75,7 @@ TEST_F(HealthTest, LostQuorumHoldsBoundedThenFailsThenRecovers) {
 
   // A watch waits and fails the same way.
   {
-    auto watch = etcdserverpb::Watch::NewStub(ProxyChannel(*proxy_, certs_));
+    auto watch = etcdserverpb::Watch::NewStub(Channel());
     grpc::ClientContext wctx;
     wctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
     auto stream = watch->Watch(&wctx);
@@ -140,10 +110,12 @@ TEST_F(HealthTest, LostQuorumHoldsBoundedThenFailsThenRecovers) {
         done++;
       });
     }
-    for (int i = 0; i < 500 && done < kFlood; ++i) {
-      most_held = std::max(most_held, proxy_->holder().calls());
-      std::this_thread::sleep_for(milliseconds(10));
-    }
+    Eventually(
+        [&] {
+          most_held = std::max(most_held, proxy_->holder().calls());
+          return done == kFlood;
+        },
+        seconds(5), milliseconds(10));
     ASSERT_EQ(done.load(), kFlood);
     int refused = 0, waited = 0;
     for (const auto& c : calls) {
@@ -233,7 +205,7 @@ FrozenLeaderWrites WritesWhileTheLeaderIsFrozen(EtcdCluster& cluster, const Cert
     if (!s.ok() && out.first_error.empty()) out.first_error = s.error_message();
   }
   // Let the thawed member rejoin before the cluster is used again.
-  for (int i = 0; i < 100 && !put(-2).ok(); ++i) std::this_thread::sleep_for(milliseconds(50));
+  Eventually([&] { return put(-2).ok(); }, seconds(5), milliseconds(50));
   return out;
 }
 
@@ -241,10 +213,10 @@ FrozenLeaderWrites WritesWhileTheLeaderIsFrozen(EtcdCluster& cluster, const Cert
 // write routed to it until the probes notice fails; with it, writes wait once the leader has
 // answered none for 100 ms, and go to the next leader.
 TEST_F(HealthTest, WritesWaitForTheNextLeaderWhenTheLeaderStopsAnswering) {
-  const FrozenLeaderWrites off = WritesWhileTheLeaderIsFrozen(*cluster_, certs_, milliseconds(0));
+  const FrozenLeaderWrites off = WritesWhileTheLeaderIsFrozen(*cluster_, *certs_, milliseconds(0));
   std::cout << "leader frozen, write-stall-after off: " << off.ok << " ok, " << off.failed
             << " failed (" << off.first_error << ")\n";
-  const FrozenLeaderWrites on = WritesWhileTheLeaderIsFrozen(*cluster_, certs_, milliseconds(100));
+  const FrozenLeaderWrites on = WritesWhileTheLeaderIsFrozen(*cluster_, *certs_, milliseconds(100));
   std::cout << "leader frozen, write-stall-after 100ms: " << on.ok << " ok, " << on.failed
             << " failed (" << on.first_error << ")\n";
   EXPECT_EQ(on.ok + on.failed, 100);
@@ -256,7 +228,7 @@ TEST_F(HealthTest, WritesWaitForTheNextLeaderWhenTheLeaderStopsAnswering) {
 // Scenario: a steady cluster under light load sees no evictions at all.
 TEST_F(HealthTest, NoEvictionsWithoutFaults) {
   ASSERT_TRUE(WaitFor(AllHealthy, seconds(5)));
-  auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy_, certs_));
+  auto kv = etcdserverpb::KV::NewStub(Channel());
   const auto until = std::chrono::steady_clock::now() + seconds(3);
   int calls = 0;
   while (std::chrono::steady_clock::now() < until && calls < 20000) {

@@ -5,8 +5,7 @@
 #include <csignal>
 #include <future>
 
-#include "tests/support/etcd_cluster.h"
-#include "tests/support/proxy_fixture.h"
+#include "tests/support/cluster_proxy_suite.h"
 
 namespace ehp::testing {
 namespace {
@@ -14,19 +13,10 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class LimitsTest : public ::testing::Test {
+class LimitsTest : public ClusterProxySuite {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(MakeTempDir("ehp-limits"));
-    certs_ = new Certs(GenerateCerts(*dir_ + "/certs"));
-    cluster_ = new EtcdCluster(*dir_, *certs_, {.members = 1, .extra_flags = {}});
-    ASSERT_TRUE(cluster_->Start());
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    RemoveTree(*dir_);
-    delete certs_;
-    delete dir_;
+    StartSuite("ehp-limits", {.etcd = {.members = 1, .extra_flags = {}}, .proxy = false});
   }
 
   static grpc::Status SerializableRange(etcdserverpb::KV::Stub& kv, milliseconds timeout) {
@@ -45,15 +35,7 @@ class LimitsTest : public ::testing::Test {
     const size_t at = text.find(series);
     return at == std::string::npos ? 0 : std::stod(text.substr(at + series.size()));
   }
-
-  static std::string* dir_;
-  static Certs* certs_;
-  static EtcdCluster* cluster_;
 };
-
-std::string* LimitsTest::dir_ = nullptr;
-Certs* LimitsTest::certs_ = nullptr;
-EtcdCluster* LimitsTest::cluster_ = nullptr;
 
 // An open watch stream: created on the member, read until its "created" response.
 struct OpenWatch {
@@ -82,7 +64,7 @@ struct OpenWatch {
 // Scenario: with max-streams=2, a third stream is refused at once with RESOURCE_EXHAUSTED (and
 // counted), unary calls keep working, and once a stream ends a new one may open.
 TEST_F(LimitsTest, MaxStreamsRefusesTheNextStreamOnly) {
-  Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
+  Config config = SuiteConfig();
   config.max_streams = 2;
   auto proxy = StartProxy(config);
   auto channel = ProxyChannel(*proxy, *certs_);
@@ -105,9 +87,7 @@ TEST_F(LimitsTest, MaxStreamsRefusesTheNextStreamOnly) {
 
   w1.Close();
   // The registry forgets the stream once both sides ended.
-  for (int i = 0; i < 100 && proxy->open_streams() > 1; ++i) {
-    std::this_thread::sleep_for(milliseconds(20));
-  }
+  Eventually([&] { return proxy->open_streams() <= 1; }, seconds(2), milliseconds(20));
   OpenWatch w4;
   EXPECT_TRUE(w4.Open(*watch, &status)) << status.error_message();
   w4.Close();
@@ -117,7 +97,7 @@ TEST_F(LimitsTest, MaxStreamsRefusesTheNextStreamOnly) {
 // Scenario: with max-member-calls=1 and the member frozen, the call in flight waits while the
 // next is refused at once; after the member thaws, the first call completes.
 TEST_F(LimitsTest, MaxMemberCallsRefusesBeyondTheCap) {
-  Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
+  Config config = SuiteConfig();
   config.max_member_calls = 1;
   // Keep the frozen member in service for the length of the test: this is about the cap.
   config.probe_timeout = seconds(20);
@@ -130,8 +110,8 @@ TEST_F(LimitsTest, MaxMemberCallsRefusesBeyondTheCap) {
   cluster_->SignalMember(0, SIGSTOP);
   auto first = std::async(std::launch::async, [&] { return SerializableRange(*kv, seconds(15)); });
   // Wait until the first call holds the member's only slot (a loaded machine may take a while).
-  const std::shared_ptr<Member> member = proxy->backends()->upstream->Members()->members[0];
-  for (int i = 0; i < 500 && member->load() < 1; ++i) std::this_thread::sleep_for(milliseconds(20));
+  const auto member = proxy->backends()->upstream->Members()->members[0];
+  Eventually([&] { return member->load() >= 1; }, seconds(10), milliseconds(20));
   if (member->load() < 1) {
     cluster_->SignalMember(0, SIGCONT);
     // Say what became of it: answered already (by whom, how), or held by the proxy.

@@ -13,9 +13,8 @@
 #include <vector>
 
 #include "proxy/config/address.h"
-#include "tests/support/etcd_cluster.h"
+#include "tests/support/cluster_proxy_suite.h"
 #include "tests/support/http_client.h"
-#include "tests/support/proxy_fixture.h"
 
 namespace ehp::testing {
 namespace {
@@ -54,11 +53,7 @@ class Writer {
   // Waits until `n` more writes have been acknowledged.
   bool WaitForMore(size_t n, milliseconds timeout) {
     const size_t target = revisions().size() + n;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (revisions().size() < target && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return revisions().size() >= target;
+    return Eventually([&] { return revisions().size() >= target; }, timeout);
   }
 
  private:
@@ -120,15 +115,12 @@ class Watcher {
     return revisions_;
   }
   bool WaitFor(int64_t revision, milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard lock(mu_);
-        if (!revisions_.empty() && revisions_.back() >= revision) return true;
-      }
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return false;
+    return Eventually(
+        [&] {
+          std::lock_guard lock(mu_);
+          return !revisions_.empty() && revisions_.back() >= revision;
+        },
+        timeout);
   }
   int canceled() const { return canceled_; }
 
@@ -152,38 +144,19 @@ class Watcher {
   std::thread thread_;
 };
 
-class MaintenanceTest : public ::testing::Test {
+class MaintenanceTest : public ClusterProxySuite {
  protected:
+  // A fresh cluster for each test: they stop members and move the leader.
   void SetUp() override {
-    dir_ = MakeTempDir("ehp-maintenance");
-    certs_ = GenerateCerts(dir_ + "/certs");
-    cluster_ = std::make_unique<EtcdCluster>(dir_, certs_);
-    ASSERT_TRUE(cluster_->Start());
     // Streams of a drained member move within 200 ms (instead of 1 s) to keep the test short.
-    proxy_ =
-        StartProxy(ProxyConfig(cluster_->Endpoints(), certs_, {"--stream-close-window=200ms"}));
+    ASSERT_NO_FATAL_FAILURE(
+        StartSuite("ehp-maintenance", {.flags = {"--stream-close-window=200ms"}}));
     ASSERT_TRUE(WaitFor(AllHealthyWithLeader, seconds(10)));
   }
-  void TearDown() override {
-    proxy_.reset();
-    cluster_.reset();
-    RemoveTree(dir_);
-  }
+  void TearDown() override { StopSuite(); }
 
-  template <typename Pred>
-  bool WaitFor(Pred pred, milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred(proxy_->health().Snapshot())) return true;
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return false;
-  }
   static bool AllHealthyWithLeader(const HealthChecker::View& v) {
-    for (const auto& m : v.members) {
-      if (m.state != HealthState::kHealthy) return false;
-    }
-    return v.quorum.has_leader;
+    return AllHealthy(v) && v.quorum.has_leader;
   }
   // The name of the member the quorum names as leader ("" when none).
   std::string LeaderName() {
@@ -200,7 +173,7 @@ class MaintenanceTest : public ::testing::Test {
   // Writes `mib` MiB through the proxy in batches and deletes it again: free pages that a
   // defragmentation gives back.
   void FillAndFree(int mib) {
-    auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy_, certs_));
+    auto kv = etcdserverpb::KV::NewStub(Channel());
     const std::string value(4096, 'x');
     for (int batch = 0; batch < mib * 256 / 64; ++batch) {
       etcdserverpb::TxnRequest txn;
@@ -230,11 +203,6 @@ class MaintenanceTest : public ::testing::Test {
     etcdserverpb::CompactionResponse cresp;
     ASSERT_TRUE(kv->Compact(&cctx, compact, &cresp).ok());
   }
-
-  std::string dir_;
-  Certs certs_;
-  std::unique_ptr<EtcdCluster> cluster_;
-  std::unique_ptr<ProxyServer> proxy_;
 };
 
 // Scenario: every member defragmented through the endpoint while a writer and a prefix watch run
@@ -247,7 +215,7 @@ TEST_F(MaintenanceTest, DefragmentsEveryMemberUnderLoad) {
   std::map<std::string, int64_t> size_before;
   for (const auto& m : proxy_->health().Snapshot().members) size_before[m.name] = m.probe.db_size;
 
-  auto channel = ProxyChannel(*proxy_, certs_);
+  auto channel = Channel();
   Writer writer(channel, "maint/");
   ASSERT_TRUE(writer.WaitForMore(5, seconds(10)));
   Watcher watcher(channel, "maint/", writer.revisions().front());
@@ -272,19 +240,18 @@ TEST_F(MaintenanceTest, DefragmentsEveryMemberUnderLoad) {
   // Until it ends: never two members out at once, never none usable.
   int most_out = 0;
   std::set<std::string> drained_seen;
-  const auto deadline = std::chrono::steady_clock::now() + seconds(120);
-  bool finished = false;
-  while (!finished && std::chrono::steady_clock::now() < deadline) {
-    const auto v = proxy_->health().Snapshot();
-    int out = 0;
-    for (const auto& m : v.members) {
-      if (m.state != HealthState::kHealthy) ++out;
-      if (m.state == HealthState::kDrained) drained_seen.insert(m.name);
-    }
-    most_out = std::max(most_out, out);
-    finished = Status().find("\"maintenance\":null") != std::string::npos;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
+  const bool finished = Eventually(
+      [&] {
+        const auto v = proxy_->health().Snapshot();
+        int out = 0;
+        for (const auto& m : v.members) {
+          if (m.state != HealthState::kHealthy) ++out;
+          if (m.state == HealthState::kDrained) drained_seen.insert(m.name);
+        }
+        most_out = std::max(most_out, out);
+        return Status().find("\"maintenance\":null") != std::string::npos;
+      },
+      seconds(120), milliseconds(20));
   ASSERT_TRUE(finished) << Status();
   writer.Stop();
   const std::string status = Status();
@@ -339,23 +306,23 @@ TEST_F(MaintenanceTest, Refusals) {
 
   {
     auto single =
-        StartProxy(ProxyConfig(cluster_->ClientUrl(0), certs_, {"--stream-close-window=200ms"}));
+        StartProxy(ProxyConfig(cluster_->ClientUrl(0), *certs_, {"--stream-close-window=200ms"}));
     ASSERT_TRUE(single->health().WaitForFirstRound(seconds(5)));
     const HttpResult alone = Http(single->admin_port(), "POST", "/maintenance/defragment");
     EXPECT_EQ(alone.status, 409);
     EXPECT_NE(alone.body.find("\"error\":\"too_few_members\""), std::string::npos) << alone.body;
   }
 
-  Config config = ProxyConfig(cluster_->Endpoints(), certs_);
+  Config config = SuiteConfig();
   std::string error;
   config.metrics_addr = *ParseHttpAddress("https://127.0.0.1:0", &error);
   auto https = StartProxy(config);
   const auto curl = [&](const std::string& path, bool with_cert) {
     std::vector<std::string> argv = {"curl", "-s",           "-o",         "/dev/null",
-                                     "-w",   "%{http_code}", "--cacert",   certs_.ca(),
+                                     "-w",   "%{http_code}", "--cacert",   certs_->ca(),
                                      "-X",   "POST",         "--max-time", "5"};
     if (with_cert)
-      argv.insert(argv.end(), {"--cert", certs_.client(), "--key", certs_.client_key()});
+      argv.insert(argv.end(), {"--cert", certs_->client(), "--key", certs_->client_key()});
     argv.push_back("https://127.0.0.1:" + std::to_string(https->admin_port()) + path);
     return std::atoi(RunCommand(argv).output.c_str());
   };
@@ -383,7 +350,7 @@ TEST_F(MaintenanceTest, MoveLeaderHandsLeadershipOver) {
   EXPECT_EQ(Post("/members/127.0.0.1:1/move-leader").status, 404);
   EXPECT_EQ(LeaderName(), leader);
 
-  Writer writer(ProxyChannel(*proxy_, certs_), "move/");
+  Writer writer(Channel(), "move/");
   ASSERT_TRUE(writer.WaitForMore(5, seconds(10)));
   const HttpResult moved = Post("/members/" + leader + "/move-leader");
   ASSERT_EQ(moved.status, 200) << moved.body;

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <thread>
 
+#include "tests/support/eventually.h"
 #include "tests/support/netns_cluster.h"
 #include "tests/support/proxy_fixture.h"
 #include "tests/support/proxy_process.h"
@@ -59,12 +60,7 @@ class PartitionAuthTest : public ::testing::Test {
   }
   template <typename Pred>
   bool WaitFor(Pred pred, milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (pred(proxy_->health().Snapshot())) return true;
-      std::this_thread::sleep_for(milliseconds(5));
-    }
-    return false;
+    return Eventually([&] { return pred(proxy_->health().Snapshot()); }, timeout, milliseconds(5));
   }
   static bool AllHealthy(const HealthChecker::View& v) {
     for (const auto& m : v.members) {

@@ -15,6 +15,7 @@
 
 #include "chaos/workload/workload.h"
 #include "tests/support/etcd_cluster.h"
+#include "tests/support/eventually.h"
 #include "tests/support/netns_cluster.h"
 #include "tests/support/proxy_fixture.h"
 
@@ -70,12 +71,7 @@ class PartitionTest : public ::testing::Test {
 
   template <typename Pred>
   static bool WaitFor(Pred pred, milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (pred(proxy_->health().Snapshot())) return true;
-      std::this_thread::sleep_for(milliseconds(2));
-    }
-    return false;
+    return Eventually([&] { return pred(proxy_->health().Snapshot()); }, timeout, milliseconds(2));
   }
   static bool AllHealthy(const HealthChecker::View& v) {
     if (!v.quorum.has_leader) return false;
@@ -106,20 +102,22 @@ class PartitionTest : public ::testing::Test {
     const std::string member = std::to_string(i + 1);
     const auto cut = Clock::now();
     EXPECT_EQ(RunCommand({kTopology, "cut", *tag_, member}).exit_code, 0);
-    const auto deadline = cut + seconds(10);
-    while (Clock::now() < deadline && (f.evicted_ms < 0 || f.etcd_noticed_ms < 0)) {
-      const auto v = proxy_->health().Snapshot();
-      const auto& m = v.members[i];
-      if (f.evicted_ms < 0 && m.state != HealthState::kHealthy) {
-        f.evicted_ms = Ms(Clock::now() - cut);
-        f.reason = m.reason;
-      }
-      if (f.etcd_noticed_ms < 0 && m.probe.status == ProbeResult::Status::kOk &&
-          m.probe.leader == 0) {
-        f.etcd_noticed_ms = Ms(Clock::now() - cut);
-      }
-      std::this_thread::sleep_for(milliseconds(2));
-    }
+    Eventually(
+        [&] {
+          const auto v = proxy_->health().Snapshot();
+          const auto& m = v.members[i];
+          if (f.evicted_ms < 0 && m.state != HealthState::kHealthy) {
+            f.evicted_ms = Ms(Clock::now() - cut);
+            f.reason = m.reason;
+          }
+          if (f.etcd_noticed_ms < 0 && m.probe.status == ProbeResult::Status::kOk &&
+              m.probe.leader == 0) {
+            f.etcd_noticed_ms = Ms(Clock::now() - cut);
+          }
+          return f.evicted_ms >= 0 && f.etcd_noticed_ms >= 0;
+        },
+        std::chrono::duration_cast<milliseconds>(cut + seconds(10) - Clock::now()),
+        milliseconds(2));
     const auto heal = Clock::now();
     EXPECT_EQ(RunCommand({kTopology, "heal", *tag_, member}).exit_code, 0);
     if (WaitFor(AllHealthy, seconds(60))) f.readmitted_ms = Ms(Clock::now() - heal);
@@ -172,6 +170,7 @@ class PartitionTest : public ::testing::Test {
     Workload load(through_proxy ? std::vector{ProxyChannel(*proxy_, *certs_)} : DirectChannels(),
                   "/drill/" + fault + (through_proxy ? "/proxy/" : "/direct/"));
     load.Start();
+    // A fixed 2 s of load before the fault, as the drills run it: no condition to wait for.
     std::this_thread::sleep_for(seconds(2));
     const uint64_t old_leader = proxy_->health().Snapshot().quorum.leader;
     const auto cut = Clock::now();
@@ -197,6 +196,7 @@ class PartitionTest : public ::testing::Test {
       EXPECT_EQ(RunCommand({kTopology, "restart", *tag_, member, *dir_}).exit_code, 0);
     }
     EXPECT_TRUE(WaitFor(AllHealthy, seconds(60))) << "no recovery after " << fault;
+    // A fixed second more of load after the recovery, part of what the stats cover.
     std::this_thread::sleep_for(seconds(1));
     WorkloadStats stats = load.Stop();
     if (std::getenv("EHP_DRILL_METRICS") != nullptr && through_proxy) {

@@ -16,11 +16,13 @@
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "proxy/config/config_loader.h"
 #include "proxy/server/proxy_server.h"
+#include "tests/support/eventually.h"
 #include "tests/support/proxy_fixture.h"
 
 namespace ehp {
 namespace {
 
+using ehp::testing::Eventually;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -32,6 +34,7 @@ std::string Str(const grpc::string_ref& s) { return std::string(s.data(), s.size
 // for, with binary details. Streaming "/test.Echo/Stream": never answers; records cancellation.
 class EchoBackend final : public grpc::CallbackGenericService {
  public:
+  std::atomic<int> streams{0};  // "/test.Echo/Stream" calls that reached it
   std::atomic<int> cancelled{0};
   std::mutex mu;
   std::string range_stream_request;    // guarded by mu
@@ -138,7 +141,10 @@ class EchoBackend final : public grpc::CallbackGenericService {
 
   class Hang final : public grpc::ServerGenericBidiReactor {
    public:
-    explicit Hang(EchoBackend* b) : backend_(b) { StartRead(&buf_); }
+    explicit Hang(EchoBackend* b) : backend_(b) {
+      backend_->streams++;
+      StartRead(&buf_);
+    }
     void OnReadDone(bool ok) override {
       if (ok) StartRead(&buf_);
     }
@@ -152,6 +158,18 @@ class EchoBackend final : public grpc::CallbackGenericService {
     EchoBackend* backend_;
     grpc::ByteBuffer buf_;
   };
+};
+
+// A client stream to "/test.Echo/Stream", started at once, that sends nothing; `done` is how
+// it ended.
+class EchoStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  EchoStream(grpc::GenericStub& stub, grpc::ClientContext* ctx) {
+    stub.PrepareBidiStreamingCall(ctx, "/test.Echo/Stream", grpc::StubOptions(), this);
+    StartCall();
+  }
+  void OnDone(const grpc::Status& s) override { done.set_value(s); }
+  std::promise<grpc::Status> done;
 };
 
 class PassthroughTest : public ::testing::Test {
@@ -251,17 +269,12 @@ TEST_F(PassthroughTest, DeadlinePropagates) {
 // Scenario: cancelling a stream at the client, or letting its deadline pass, cancels it at the
 // member; the proxy keeps no stream open.
 TEST_F(PassthroughTest, CancellationAndDeadlineEndStreamsAtTheMember) {
-  class Reader : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
-   public:
-    void OnDone(const grpc::Status& s) override { done.set_value(s); }
-    std::promise<grpc::Status> done;
-  };
   {
     grpc::ClientContext ctx;
-    Reader reader;
-    stub_->PrepareBidiStreamingCall(&ctx, "/test.Echo/Stream", grpc::StubOptions(), &reader);
-    reader.StartCall();
-    std::this_thread::sleep_for(milliseconds(200));
+    EchoStream reader(*stub_, &ctx);
+    // Cancelled once the member has the stream: its cancellation is what is checked.
+    Eventually([&] { return backend_.streams == 1 && proxy_->open_streams() == 1u; },
+               milliseconds(200));
     EXPECT_EQ(proxy_->open_streams(), 1u);
     ctx.TryCancel();
     EXPECT_EQ(reader.done.get_future().get().error_code(), grpc::StatusCode::CANCELLED);
@@ -269,14 +282,11 @@ TEST_F(PassthroughTest, CancellationAndDeadlineEndStreamsAtTheMember) {
   {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + milliseconds(300));
-    Reader reader;
-    stub_->PrepareBidiStreamingCall(&ctx, "/test.Echo/Stream", grpc::StubOptions(), &reader);
-    reader.StartCall();
+    EchoStream reader(*stub_, &ctx);
     EXPECT_EQ(reader.done.get_future().get().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   }
-  for (int i = 0; i < 100 && (backend_.cancelled < 2 || proxy_->open_streams() != 0); ++i) {
-    std::this_thread::sleep_for(milliseconds(20));
-  }
+  Eventually([&] { return backend_.cancelled >= 2 && proxy_->open_streams() == 0; }, seconds(2),
+             milliseconds(20));
   EXPECT_EQ(backend_.cancelled.load(), 2);
   EXPECT_EQ(proxy_->open_streams(), 0u);
 }
@@ -284,18 +294,9 @@ TEST_F(PassthroughTest, CancellationAndDeadlineEndStreamsAtTheMember) {
 // Scenario: shutdown ends open streams with UNAVAILABLE (so clients reconnect elsewhere) and
 // refuses new calls.
 TEST_F(PassthroughTest, ShutdownEndsStreamsWithUnavailable) {
-  class Reader : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
-   public:
-    void OnDone(const grpc::Status& s) override { done.set_value(s); }
-    std::promise<grpc::Status> done;
-  };
   grpc::ClientContext ctx;
-  Reader reader;
-  stub_->PrepareBidiStreamingCall(&ctx, "/test.Echo/Stream", grpc::StubOptions(), &reader);
-  reader.StartCall();
-  for (int i = 0; i < 100 && proxy_->open_streams() == 0; ++i) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
+  EchoStream reader(*stub_, &ctx);
+  Eventually([&] { return proxy_->open_streams() != 0; }, seconds(1), milliseconds(10));
   ASSERT_EQ(proxy_->open_streams(), 1u);
   const auto start = std::chrono::steady_clock::now();
   proxy_->Shutdown();

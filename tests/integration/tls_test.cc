@@ -6,37 +6,23 @@
 #include <filesystem>
 #include <thread>
 
-#include "tests/support/etcd_cluster.h"
-#include "tests/support/proxy_fixture.h"
+#include "tests/support/client_calls.h"
+#include "tests/support/cluster_proxy_suite.h"
 
 namespace ehp::testing {
 namespace {
 
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class TlsTest : public ::testing::Test {
+class TlsTest : public ClusterProxySuite {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(MakeTempDir("ehp-tls"));
-    certs_ = new Certs(GenerateCerts(*dir_ + "/certs"));
-    cluster_ = new EtcdCluster(*dir_, *certs_, {.members = 1, .extra_flags = {}});
-    ASSERT_TRUE(cluster_->Start());
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    RemoveTree(*dir_);
-    delete certs_;
-    delete dir_;
+    StartSuite("ehp-tls", {.etcd = {.members = 1, .extra_flags = {}}, .proxy = false});
   }
 
-  static grpc::Status Range(std::shared_ptr<grpc::Channel> channel) {
-    auto kv = etcdserverpb::KV::NewStub(channel);
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + seconds(5));
-    etcdserverpb::RangeRequest req;
-    req.set_key("k");
-    etcdserverpb::RangeResponse resp;
-    return kv->Range(&ctx, req, &resp);
+  static grpc::Status Range(const std::shared_ptr<grpc::Channel>& channel) {
+    return RangeKey(channel, "k");
   }
 
   // New leaf certificates from the same CA in $dir/name (a rotation's staging directory).
@@ -56,20 +42,12 @@ class TlsTest : public ::testing::Test {
                                  std::filesystem::copy_options::overwrite_existing);
     }
   }
-
-  static std::string* dir_;
-  static Certs* certs_;
-  static EtcdCluster* cluster_;
 };
-
-std::string* TlsTest::dir_ = nullptr;
-Certs* TlsTest::certs_ = nullptr;
-EtcdCluster* TlsTest::cluster_ = nullptr;
 
 // Scenario: clients without a certificate, or with one from another CA, are refused; a
 // legitimate client on the same listener is served at the same time.
 TEST_F(TlsTest, ClientCertificatesAreRequiredAndVerified) {
-  auto proxy = StartProxy(ProxyConfig(cluster_->Endpoints(), *certs_));
+  auto proxy = StartProxy(SuiteConfig());
   const auto none = MakeChannel(proxy->Address(), ClientCredentials(certs_->ca(), "", ""));
   const auto foreign = MakeChannel(proxy->Address(),
                                    ClientCredentials(certs_->ca(), certs_->Path("other-client.pem"),
@@ -93,7 +71,7 @@ TEST_F(TlsTest, AllowedClientNamesRefuseOtherClients) {
   };
   for (const std::string allowed : {"etcd-server", "localhost"}) {
     SCOPED_TRACE("allowed-client-names=" + allowed);
-    Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
+    Config config = SuiteConfig();
     config.allowed_client_names = {"someone-else", allowed};
     auto proxy = StartProxy(config);
     const grpc::Status refused = Range(ProxyChannel(*proxy, *certs_));  // CN=etcd-client
@@ -104,7 +82,7 @@ TEST_F(TlsTest, AllowedClientNamesRefuseOtherClients) {
         1);
   }
   // Without the list, any certificate the CA signed may connect.
-  auto open = StartProxy(ProxyConfig(cluster_->Endpoints(), *certs_));
+  auto open = StartProxy(SuiteConfig());
   EXPECT_TRUE(Range(ProxyChannel(*open, *certs_)).ok());
   EXPECT_EQ(
       MetricValue(open->RenderMetrics(), "etcd_health_proxy_client_certificates_refused_total"), 0);
@@ -119,14 +97,13 @@ TEST_F(TlsTest, MemberCertificateNameIsChecked) {
   wrong.StartMember(0);
   // Wait until the member listens (its certificate is for 127.0.0.2, so TLS checks are off
   // here: only readiness is probed).
-  for (int i = 0; i < 100; ++i) {
-    if (RunCommand({"curl", "-sk", "--cert", certs_->client(), "--key", certs_->client_key(),
-                    wrong.ClientUrl(0) + "/version"})
-            .output.find("etcdserver") != std::string::npos) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  Eventually(
+      [&] {
+        return RunCommand({"curl", "-sk", "--cert", certs_->client(), "--key", certs_->client_key(),
+                           wrong.ClientUrl(0) + "/version"})
+                   .output.find("etcdserver") != std::string::npos;
+      },
+      seconds(10), milliseconds(100));
   auto proxy = StartProxy(ProxyConfig(wrong.Endpoints(), *certs_));
   const grpc::Status s = Range(ProxyChannel(*proxy, *certs_));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
@@ -178,15 +155,17 @@ TEST_F(TlsTest, ListenerCertificateIsReloaded) {
   InstallServerCert(staging, live);
 
   std::string seen;
-  for (int i = 0; i < 50 && seen != new_cert; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    grpc::ClientContext ctx;
-    auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy, *certs_));
-    etcdserverpb::RangeRequest q;
-    q.set_key("rotate");
-    etcdserverpb::RangeResponse r;
-    if (kv->Range(&ctx, q, &r).ok()) seen = PeerCertificate(ctx);
-  }
+  Eventually(
+      [&] {
+        grpc::ClientContext ctx;
+        auto kv = etcdserverpb::KV::NewStub(ProxyChannel(*proxy, *certs_));
+        etcdserverpb::RangeRequest q;
+        q.set_key("rotate");
+        etcdserverpb::RangeResponse r;
+        if (kv->Range(&ctx, q, &r).ok()) seen = PeerCertificate(ctx);
+        return seen == new_cert;
+      },
+      seconds(10), milliseconds(200));
   EXPECT_EQ(seen, new_cert) << "the new certificate was not served within 10 s";
   EXPECT_GE(proxy->metrics().certificate_reloads.Value({"client", "success"}), 1);
   EXPECT_EQ(proxy->metrics().certificate_reloads.Value({"client", "failure"}), 0);
@@ -245,7 +224,7 @@ TEST_F(TlsTest, AdminPlaneOverHttps) {
   std::filesystem::create_directories(live);
   std::filesystem::copy(certs_->dir, live, std::filesystem::copy_options::recursive);
   const Certs live_certs{live};
-  Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
+  Config config = SuiteConfig();
   std::string error;
   config.metrics_addr = *ParseHttpAddress("https://127.0.0.1:0", &error);
   config.metrics_cert_file = live_certs.server();
@@ -276,9 +255,11 @@ TEST_F(TlsTest, AdminPlaneOverHttps) {
   std::filesystem::copy_file(certs_->Path("other-client-key.pem"), live_certs.server_key(),
                              std::filesystem::copy_options::overwrite_existing);
   const auto& reloads = proxy->metrics().certificate_reloads;
-  for (int i = 0; i < 50 && reloads.Value({"admin", "failure"}) < 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  Eventually(
+      [&] {
+        return reloads.Value({"admin", "failure"}) >= 1;
+      },
+      seconds(5), milliseconds(100));
   EXPECT_EQ(reloads.Value({"admin", "failure"}), 1);
   EXPECT_EQ(AdminHttps(port, *certs_, "GET", "/livez"), 200);
   EXPECT_EQ(AdminServedCert(port, *certs_), old_cert);
@@ -287,9 +268,11 @@ TEST_F(TlsTest, AdminPlaneOverHttps) {
   const std::string staging = Reissue("admin-staging");
   InstallServerCert(staging, live);
   const std::string new_cert = ReadFile(staging + "/server.pem");
-  for (int i = 0; i < 50 && reloads.Value({"admin", "success"}) < 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  Eventually(
+      [&] {
+        return reloads.Value({"admin", "success"}) >= 1;
+      },
+      seconds(5), milliseconds(100));
   EXPECT_EQ(reloads.Value({"admin", "success"}), 1);
   EXPECT_EQ(AdminServedCert(port, *certs_), new_cert);
   EXPECT_NE(
@@ -301,7 +284,7 @@ TEST_F(TlsTest, AdminPlaneOverHttps) {
 // Scenario: with metrics-client-cert-auth, the admin plane refuses clients without a
 // certificate its CA signed, at the handshake.
 TEST_F(TlsTest, AdminPlaneCanRequireClientCertificates) {
-  Config config = ProxyConfig(cluster_->Endpoints(), *certs_);
+  Config config = SuiteConfig();
   std::string error;
   config.metrics_addr = *ParseHttpAddress("https://127.0.0.1:0", &error);
   config.metrics_client_cert_auth = true;

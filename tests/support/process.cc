@@ -20,6 +20,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/eventually.h"
+
 extern char** environ;
 
 namespace ehp::testing {
@@ -108,11 +110,7 @@ void Process::Signal(int sig) {
 }
 
 int Process::Wait(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (running()) {
-    if (std::chrono::steady_clock::now() > deadline) return -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  if (!Eventually([&] { return !running(); }, timeout)) return -1;
   return status_;
 }
 

@@ -1,5 +1,6 @@
 #include "tests/support/proxy_process.h"
 
+#include "tests/support/eventually.h"
 #include "tests/support/proxy_fixture.h"
 
 #include <sys/wait.h>
@@ -26,10 +27,8 @@ ProxyProcess::ProxyProcess(const std::string& dir, const std::string& endpoints,
                                    "--metrics-addr=127.0.0.1:0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   process_ = Process(argv, log_path_, env);
-  for (int i = 0; i < 200; ++i) {
-    if (log().find("listening on") != std::string::npos || !process_.running()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
+  Eventually([&] { return log().find("listening on") != std::string::npos || !process_.running(); },
+             std::chrono::seconds(5), std::chrono::milliseconds(25));
 }
 
 ProxyProcess::~ProxyProcess() {
