@@ -12,11 +12,10 @@
 #include <string_view>
 #include <vector>
 
-#include <google/protobuf/stubs/logging.h>
-
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "proxy/routing/call_class.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/quiet_protobuf.h"
 
 namespace {
 
@@ -106,12 +105,6 @@ CallKind Expected(std::string_view method, std::string_view request, CallKind by
 }
 
 }  // namespace
-
-// Invalid UTF-8 in a string field is an input like any other: protobuf's log of it is noise.
-extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-  google::protobuf::SetLogHandler(nullptr);
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;

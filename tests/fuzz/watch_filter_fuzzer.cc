@@ -16,12 +16,11 @@
 #include <utility>
 #include <vector>
 
-#include <google/protobuf/stubs/logging.h>
-
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "proxy/datapath/watch_filter.h"
 #include "proxy/h2/grpc_framing.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/quiet_protobuf.h"
 
 namespace {
 
@@ -111,12 +110,6 @@ void CheckAfterMove(const std::vector<Message>& in, const std::string& out) {
 }
 
 }  // namespace
-
-// Invalid UTF-8 in a string field is an input like any other: protobuf's log of it is noise.
-extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-  google::protobuf::SetLogHandler(nullptr);
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
