@@ -204,8 +204,9 @@ FrozenLeaderWrites WritesWhileTheLeaderIsFrozen(EtcdCluster& cluster, const Cert
     s.ok() ? ++out.ok : ++out.failed;
     if (!s.ok() && out.first_error.empty()) out.first_error = s.error_message();
   }
-  // Let the thawed member rejoin before the cluster is used again.
-  Eventually([&] { return put(-2).ok(); }, seconds(5), milliseconds(50));
+  // Let the thawed member rejoin before the cluster is used again (an election on a busy
+  // machine may take a while: the bound is generous, the usual wait is one write).
+  Eventually([&] { return put(-2).ok(); }, seconds(60), milliseconds(50));
   return out;
 }
 
