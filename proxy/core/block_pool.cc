@@ -28,13 +28,21 @@ namespace {
 
 // Keeps the block after it aligned as malloc's own (16 bytes).
 constexpr size_t kPrefix = 16;
-// Block sizes (usable bytes): 48, 112, 240, ... so that with the prefix each is a power of two.
-constexpr size_t kClasses = 8;
-constexpr size_t kSmallest = 64;
-constexpr size_t Capacity(size_t cls) { return (kSmallest << cls) - kPrefix; }
+// Block sizes with their prefix: 32 to 128 bytes in steps of 16, then four sizes to each doubling
+// (160, 192, 224, 256, 320, ...) up to 8 KiB, so a block wastes at most a fifth of itself. (With
+// one size a doubling, long-lived state such as an idle watch's header list took twice its size.)
+constexpr size_t kFineSteps = 7;                 // 32, 48, ..., 128
+constexpr size_t kClasses = kFineSteps + 6 * 4;  // then 2^7..2^13 in quarters
+constexpr size_t BlockSize(size_t cls) {
+  if (cls < kFineSteps) return 32 + 16 * cls;
+  const size_t e = 7 + (cls - kFineSteps) / 4;
+  const size_t quarter = (cls - kFineSteps) % 4;
+  return (size_t{1} << e) + (quarter + 1) * (size_t{1} << (e - 2));
+}
+constexpr size_t Capacity(size_t cls) { return BlockSize(cls) - kPrefix; }
 constexpr uint32_t kLarge = 0xffff;  // from malloc, not cached
 // What a thread keeps cached per size class.
-constexpr size_t kCacheBytes = 256 * 1024;
+constexpr size_t kCacheBytes = 128 * 1024;
 
 struct Prefix {
   uint32_t cls;
@@ -47,11 +55,14 @@ struct FreeBlock {
   FreeBlock* next;
 };
 
-// The smallest class whose blocks hold `size` bytes: blocks of class c are kSmallest << c bytes
-// with their prefix.
+// The smallest class whose blocks hold `size` bytes.
 size_t ClassOf(size_t size) {
-  const size_t c = std::bit_width((size + kPrefix - 1) / kSmallest);
-  return c < kClasses ? c : kLarge;
+  const size_t total = std::max(size + kPrefix, size_t{32});
+  if (total <= 128) return (total - 32 + 15) / 16;
+  const size_t e = std::bit_width(total - 1) - 1;  // 2^e < total <= 2^(e+1)
+  const size_t step = size_t{1} << (e - 2);
+  const size_t cls = kFineSteps + (e - 7) * 4 + (total - (size_t{1} << e) + step - 1) / step - 1;
+  return cls < kClasses ? cls : kLarge;
 }
 
 Prefix* PrefixOf(void* block) {
@@ -127,7 +138,7 @@ void Free(void* block) {
   if (block == nullptr) return;
   Prefix* prefix = PrefixOf(block);
   const uint32_t cls = prefix->cls;
-  if (cls == kLarge || !Cache::alive || cache.count[cls] * (kSmallest << cls) >= kCacheBytes) {
+  if (cls == kLarge || !Cache::alive || cache.count[cls] * BlockSize(cls) >= kCacheBytes) {
     std::free(prefix);
     return;
   }

@@ -18,7 +18,7 @@ TEST(BlockPoolTest, AFreedBlockServesTheNextRequestOfItsClass) {
   const size_t cached = block_pool::CachedBlocks();
   block_pool::Free(a);
   EXPECT_EQ(block_pool::CachedBlocks(), cached + 1);
-  void* b = block_pool::Allocate(30);  // the same class (up to 48 bytes)
+  void* b = block_pool::Allocate(45);  // the same class (41 to 48 bytes)
   EXPECT_EQ(b, a);
   EXPECT_EQ(block_pool::CachedBlocks(), cached);
   void* c = block_pool::Allocate(100);  // another class: not that block
@@ -28,8 +28,9 @@ TEST(BlockPoolTest, AFreedBlockServesTheNextRequestOfItsClass) {
 }
 
 TEST(BlockPoolTest, ClassesEndWhereTheirBlocksAreFull) {
-  // Blocks hold 48, 112, 240, ... bytes (a power of two with their 16-byte prefix).
-  for (size_t size : {size_t{0}, size_t{48}, size_t{112}, size_t{240}, size_t{8176}}) {
+  // Blocks hold 16, 32, ..., 112 bytes, then four sizes to each doubling up to 8 KiB, with
+  // their 16-byte prefix.
+  for (size_t size : {16, 48, 112, 144, 240, 1008, 8176}) {
     void* a = block_pool::Allocate(size);
     block_pool::Free(a);
     EXPECT_EQ(block_pool::Allocate(size), a) << size;  // the same class: the block comes back
@@ -82,8 +83,8 @@ TEST(BlockPoolTest, TheCacheIsBoundedPerThread) {
     std::vector<void*> blocks;
     for (int i = 0; i < 100000; ++i) blocks.push_back(block_pool::Allocate(40));
     for (void* p : blocks) block_pool::Free(p);
-    // 256 KiB of 64-byte blocks at the most, the rest went back to malloc.
-    EXPECT_EQ(block_pool::CachedBlocks(), 256u * 1024 / 64);
+    // 128 KiB of 64-byte blocks at the most, the rest went back to malloc.
+    EXPECT_EQ(block_pool::CachedBlocks(), 128u * 1024 / 64);
   }).join();
 }
 
